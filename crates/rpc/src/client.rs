@@ -1,0 +1,391 @@
+//! One client connection: its identity and flags (what programs see), and the two tasks that
+//! serve it: the reader loop (framing, keepalive, in-flight limit, dispatch) and the writer task
+//! (drains a bounded queue, batching frames into few writes, then passes fds).
+
+use crate::frame::{self, Parsed};
+use crate::keepalive::{Keepalive, KeepaliveAction, KeepaliveConfig};
+use crate::program::{Dispatched, Reply};
+use crate::server::Server;
+use crate::transport::{RecvBuf, Stream};
+use oxvirt_proto::{keepalive as ka, Header, MsgStatus, MsgType};
+use oxvirt_virerror::{ErrorCode, ErrorDomain, VirError};
+use std::any::Any;
+use std::net::SocketAddr;
+use std::os::fd::OwnedFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use tokio::sync::{mpsc, watch, Notify, Semaphore};
+
+/// Frames queued for one client before it is considered stuck and dropped.
+pub const OUT_QUEUE: usize = 1024;
+
+/// Who is on the other end.
+#[derive(Debug, Clone, Default)]
+pub struct ClientIdentity {
+    /// SO_PEERCRED uid (UNIX sockets).
+    pub uid: Option<u32>,
+    /// SO_PEERCRED gid.
+    pub gid: Option<u32>,
+    /// SO_PEERCRED pid.
+    pub pid: Option<i32>,
+    /// TCP peer address, IPv4-mapped addresses unmapped.
+    pub sock_addr: Option<SocketAddr>,
+}
+
+/// Outgoing work for the writer.
+#[derive(Debug)]
+pub(crate) enum Out {
+    Frame(Vec<u8>, Vec<OwnedFd>),
+    Close,
+}
+
+/// A connected client, as programs and the admin interface see it.
+pub struct Client {
+    /// Daemon-wide unique id.
+    pub id: u64,
+    /// Name of the server it belongs to.
+    pub server_name: String,
+    /// Connect time, seconds since the epoch.
+    pub connected_at: i64,
+    /// `VIR_CLIENT_TRANS_*`.
+    pub transport: u32,
+    /// Peer identity.
+    pub identity: ClientIdentity,
+    readonly: AtomicBool,
+    authenticated: AtomicBool,
+    out: mpsc::Sender<Out>,
+    closed: watch::Sender<bool>,
+    keepalive_on: AtomicBool,
+    keepalive_changed: Notify,
+    ext: Mutex<Vec<Arc<dyn Any + Send + Sync>>>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("id", &self.id)
+            .field("server", &self.server_name)
+            .field("identity", &self.identity)
+            .finish()
+    }
+}
+
+impl Client {
+    /// True if the client may only use read-only procedures.
+    pub fn is_readonly(&self) -> bool {
+        self.readonly.load(Ordering::Relaxed)
+    }
+
+    /// Make the client read-only (CONNECT_OPEN with the RO flag).
+    pub fn set_readonly(&self) {
+        self.readonly.store(true, Ordering::Relaxed)
+    }
+
+    /// True once authentication is done (at once for auth "none").
+    pub fn is_authenticated(&self) -> bool {
+        self.authenticated.load(Ordering::Relaxed)
+    }
+
+    /// Mark the client authenticated.
+    pub fn set_authenticated(&self) {
+        self.authenticated.store(true, Ordering::Relaxed)
+    }
+
+    /// Queue a frame (an event). A client whose queue is full is not reading: it is dropped.
+    pub fn send(&self, frame: Vec<u8>) {
+        if self.out.try_send(Out::Frame(frame, Vec::new())).is_err() {
+            tracing::warn!(client = self.id, "client is not reading its messages; dropping it");
+            self.close();
+        }
+    }
+
+    /// Close the connection (admin client-disconnect, CONNECT_CLOSE, daemon shutdown).
+    pub fn close(&self) {
+        self.closed.send_replace(true);
+    }
+
+    /// True once the connection is closing.
+    pub fn is_closed(&self) -> bool {
+        *self.closed.borrow()
+    }
+
+    /// Start server PINGs for this client (it asked with CONNECT_SUPPORTS_FEATURE 10).
+    pub fn start_keepalive(&self) {
+        self.keepalive_on.store(true, Ordering::Relaxed);
+        self.keepalive_changed.notify_one();
+    }
+
+    /// Per-program state of type `T`, created on first use.
+    pub fn state<T: Default + Send + Sync + 'static>(&self) -> Arc<T> {
+        let mut ext = self.ext.lock().unwrap();
+        for e in ext.iter() {
+            if let Ok(t) = e.clone().downcast::<T>() {
+                return t;
+            }
+        }
+        let t = Arc::new(T::default());
+        ext.push(t.clone());
+        t
+    }
+}
+
+/// Serve one accepted connection until it closes.
+pub(crate) async fn serve(
+    server: Arc<Server>,
+    stream: Stream,
+    identity: ClientIdentity,
+    transport: u32,
+    readonly: bool,
+    authenticated: bool,
+) {
+    let (tx, rx) = mpsc::channel(OUT_QUEUE);
+    let (closed, closed_rx) = watch::channel(false);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let client = Arc::new(Client {
+        id: server.next_client_id(),
+        server_name: server.name.clone(),
+        connected_at: now,
+        transport,
+        identity,
+        readonly: AtomicBool::new(readonly),
+        authenticated: AtomicBool::new(authenticated),
+        out: tx,
+        closed,
+        keepalive_on: AtomicBool::new(false),
+        keepalive_changed: Notify::new(),
+        ext: Mutex::new(Vec::new()),
+    });
+    tracing::debug!(client = client.id, server = %server.name, identity = ?client.identity, "client connected");
+    server.register(&client);
+    let stream = Arc::new(stream);
+    let writer = tokio::spawn(write_loop(stream.clone(), rx, closed_rx.clone()));
+    read_loop(&server, &client, &stream, closed_rx).await;
+    client.close();
+    let _ = writer.await;
+    stream.shutdown();
+    server.unregister(&client);
+    tracing::debug!(client = client.id, "client disconnected");
+}
+
+async fn write_loop(stream: Arc<Stream>, mut rx: mpsc::Receiver<Out>, mut closed: watch::Receiver<bool>) {
+    let mut buf = Vec::with_capacity(64 * 1024);
+    loop {
+        let first = tokio::select! {
+            biased;
+            m = rx.recv() => m,
+            _ = closed.changed() => {
+                // Flush what is already queued (e.g. the CONNECT_CLOSE reply), then stop.
+                let mut pending = Vec::new();
+                while let Ok(m) = rx.try_recv() { pending.push(m); }
+                for m in pending {
+                    if let Out::Frame(f, fds) = m {
+                        if stream.write_all(&f).await.is_err() { return; }
+                        for fd in &fds { if stream.send_fd(fd).await.is_err() { return; } }
+                    }
+                }
+                return;
+            }
+        };
+        let Some(mut msg) = first else { return };
+        loop {
+            match msg {
+                Out::Close => {
+                    let _ = stream.write_all(&buf).await;
+                    return;
+                }
+                Out::Frame(f, fds) => {
+                    buf.extend_from_slice(&f);
+                    if !fds.is_empty() {
+                        if stream.write_all(&buf).await.is_err() {
+                            return;
+                        }
+                        buf.clear();
+                        for fd in &fds {
+                            if stream.send_fd(fd).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                }
+            }
+            if buf.len() >= 256 * 1024 {
+                break;
+            }
+            match rx.try_recv() {
+                Ok(m) => msg = m,
+                Err(_) => break,
+            }
+        }
+        if !buf.is_empty() {
+            if stream.write_all(&buf).await.is_err() {
+                return;
+            }
+            buf.clear();
+        }
+    }
+}
+
+async fn read_loop(
+    server: &Arc<Server>,
+    client: &Arc<Client>,
+    stream: &Stream,
+    mut closed: watch::Receiver<bool>,
+) {
+    let limits = server.limits();
+    let inflight = Arc::new(Semaphore::new(limits.max_client_requests.max(1)));
+    let mut rb = RecvBuf::default();
+    let mut ka = Keepalive::new(
+        KeepaliveConfig { interval: limits.keepalive_interval, count: limits.keepalive_count },
+        Instant::now(),
+    );
+    loop {
+        // Frame everything already buffered.
+        let want = loop {
+            let parsed = match frame::parse(rb.data()) {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::warn!(client = client.id, "{e}; closing connection");
+                    return;
+                }
+            };
+            let (len, header, nfds) = match parsed {
+                Parsed::Need(n) => break n,
+                Parsed::Frame { len, header, nfds } => (len, header, nfds),
+            };
+            if rb.data().len() < len + nfds {
+                break len + nfds;
+            }
+            if rb.fds.len() < nfds {
+                tracing::warn!(client = client.id, "announced fds did not arrive; closing");
+                return;
+            }
+            let fds: Vec<OwnedFd> = rb.fds.drain(..nfds).collect();
+            ka.received(Instant::now());
+            let off = frame::payload_offset(&header);
+            let body_end = len;
+            let flow = {
+                let data = rb.data();
+                let body = if off <= body_end { &data[off..body_end] } else { &[][..] };
+                handle(server, client, &header, body, fds)
+            };
+            rb.consume(len + nfds);
+            match flow {
+                Flow::Continue => {}
+                Flow::Spawn(fut) => {
+                    let permit = tokio::select! {
+                        p = inflight.clone().acquire_owned() => p.expect("never closed"),
+                        _ = closed.changed() => return,
+                    };
+                    let c = client.clone();
+                    tokio::spawn(async move {
+                        let reply = fut.await;
+                        deliver(&c, reply);
+                        drop(permit);
+                    });
+                }
+            }
+            if client.is_closed() {
+                return;
+            }
+        };
+        let deadline = if client.keepalive_on.load(Ordering::Relaxed) { ka.deadline() } else { None };
+        let sleep = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            r = stream.read_into(&mut rb, want) => match r {
+                Ok(0) => return,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::debug!(client = client.id, "read failed: {e}");
+                    return;
+                }
+            },
+            _ = sleep => match ka.expired() {
+                KeepaliveAction::Ping => client.send(keepalive_frame(ka::PROC_PING)),
+                KeepaliveAction::Close => {
+                    tracing::warn!(client = client.id, "connection closed due to keepalive timeout");
+                    return;
+                }
+            },
+            _ = client.keepalive_changed.notified() => {}
+            _ = closed.changed() => return,
+        }
+    }
+}
+
+enum Flow {
+    Continue,
+    Spawn(crate::program::ReplyFuture),
+}
+
+fn keepalive_frame(proc_: i32) -> Vec<u8> {
+    frame::message(ka::PROGRAM, ka::VERSION, proc_, 0, &())
+}
+
+/// Route one frame: keepalive, unknown programs, then the program's dispatch.
+fn handle(server: &Arc<Server>, client: &Arc<Client>, h: &Header, body: &[u8], fds: Vec<OwnedFd>) -> Flow {
+    if h.prog == ka::PROGRAM && h.vers == ka::VERSION && h.kind == MsgType::Message {
+        if h.proc_ == ka::PROC_PING {
+            client.send(keepalive_frame(ka::PROC_PONG));
+        }
+        return Flow::Continue;
+    }
+    let is_call = matches!(h.kind, MsgType::Call | MsgType::CallWithFds);
+    let Some(program) = server.program(h.prog, h.vers) else {
+        if is_call {
+            let e = VirError::bare(
+                ErrorCode::Rpc,
+                ErrorDomain::Rpc,
+                format!("Cannot find program {} version {}", h.prog, h.vers),
+            );
+            client.send(frame::reply_err(h, &e));
+        }
+        return Flow::Continue;
+    };
+    if !is_call {
+        // Replies, events and stream packets from a client are dropped (no streams yet).
+        return Flow::Continue;
+    }
+    if h.status != MsgStatus::Ok {
+        let e = VirError::bare(
+            ErrorCode::Rpc,
+            ErrorDomain::Rpc,
+            format!("Unexpected message status {}", h.status.to_i32()),
+        );
+        client.send(frame::reply_err(h, &e));
+        return Flow::Continue;
+    }
+    match program.dispatch(client, h, body, fds) {
+        Dispatched::Now(reply) => {
+            deliver(client, reply);
+            Flow::Continue
+        }
+        Dispatched::Later(fut) => Flow::Spawn(fut),
+    }
+}
+
+fn deliver(client: &Client, reply: Reply) {
+    let msg = match reply {
+        Reply::None => return,
+        Reply::Frame(f) => Out::Frame(f, Vec::new()),
+        Reply::FrameWithFds(f, fds) => Out::Frame(f, fds),
+        Reply::CloseAfter(f) => {
+            let _ = client.out.try_send(Out::Frame(f, Vec::new()));
+            let _ = client.out.try_send(Out::Close);
+            client.close();
+            return;
+        }
+    };
+    if client.out.try_send(msg).is_err() {
+        tracing::warn!(client = client.id, "client is not reading its replies; dropping it");
+        client.close();
+    }
+}

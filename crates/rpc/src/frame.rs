@@ -1,0 +1,165 @@
+//! Frames: cutting validated messages out of the receive buffer, and building outgoing ones.
+
+use oxvirt_proto::header::{self, begin_frame, finish_frame, check_length};
+use oxvirt_proto::{Header, MsgStatus, MsgType, RemoteError};
+use oxvirt_virerror::VirError;
+use oxvirt_xdr::{Reader, Xdr};
+use std::os::fd::OwnedFd;
+
+/// A decoded incoming message: header, payload (after the nfds word, if any) and passed fds.
+#[derive(Debug)]
+pub struct Call {
+    pub header: Header,
+    pub body: Vec<u8>,
+    pub fds: Vec<OwnedFd>,
+}
+
+/// Why the peer's byte stream cannot be framed; the connection is closed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FrameError {
+    /// Length word below 28 or above 32 MiB + 4.
+    #[error("packet {0} bytes received from client is invalid")]
+    BadLength(u32),
+    /// More fds announced than libvirt allows.
+    #[error("too many file descriptors ({0}) in message")]
+    TooManyFds(u32),
+}
+
+/// What [`parse`] found at the start of the buffer.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Parsed {
+    /// Not enough bytes yet: read at least this many in total before trying again.
+    Need(usize),
+    /// A whole frame of `len` bytes (length word included) with this header, announcing
+    /// `nfds` passed fds (their dummy bytes follow the frame in the stream).
+    Frame { len: usize, header: Header, nfds: usize },
+}
+
+/// Look at the start of `buf` for a frame. Validates the length word before anything else.
+pub fn parse(buf: &[u8]) -> Result<Parsed, FrameError> {
+    if buf.len() < header::LEN_SIZE {
+        return Ok(Parsed::Need(header::LEN_SIZE));
+    }
+    let len = u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]);
+    let body = check_length(len).map_err(FrameError::BadLength)?;
+    let total = body + header::LEN_SIZE;
+    if buf.len() < total {
+        return Ok(Parsed::Need(total));
+    }
+    let mut r = Reader::new(&buf[4..total]);
+    let header = Header::decode(&mut r).expect("length checked above");
+    let mut nfds = 0;
+    if matches!(header.kind, MsgType::CallWithFds | MsgType::ReplyWithFds) {
+        let n = u32::decode(&mut r).unwrap_or(0);
+        if n as usize > header::NUM_FDS_MAX {
+            return Err(FrameError::TooManyFds(n));
+        }
+        nfds = n as usize;
+    }
+    Ok(Parsed::Frame { len: total, header, nfds })
+}
+
+/// Offset of the payload inside a frame of this header.
+pub fn payload_offset(header: &Header) -> usize {
+    let base = header::LEN_SIZE + header::HEADER_SIZE;
+    if matches!(header.kind, MsgType::CallWithFds | MsgType::ReplyWithFds) {
+        base + 4
+    } else {
+        base
+    }
+}
+
+/// A successful REPLY to `call` carrying `ret`.
+pub fn reply_ok<T: Xdr>(call: &Header, ret: &T) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64);
+    begin_frame(&mut out, &call.reply(MsgStatus::Ok));
+    ret.encode(&mut out);
+    finish_frame(&mut out, 0);
+    out
+}
+
+/// A successful REPLY_WITH_FDS to `call` announcing `nfds` fds.
+pub fn reply_ok_with_fds<T: Xdr>(call: &Header, ret: &T, nfds: u32) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64);
+    let mut h = call.reply(MsgStatus::Ok);
+    h.kind = MsgType::ReplyWithFds;
+    begin_frame(&mut out, &h);
+    nfds.encode(&mut out);
+    ret.encode(&mut out);
+    finish_frame(&mut out, 0);
+    out
+}
+
+/// A failed REPLY to `call` (always a plain REPLY, even for calls with fds).
+pub fn reply_err(call: &Header, err: &VirError) -> Vec<u8> {
+    let mut out = Vec::with_capacity(128);
+    begin_frame(&mut out, &call.reply(MsgStatus::Error));
+    RemoteError(err.clone()).encode(&mut out);
+    finish_frame(&mut out, 0);
+    out
+}
+
+/// An asynchronous MESSAGE (events use serial 1 as libvirtd does).
+pub fn message<T: Xdr>(prog: u32, vers: u32, proc_: i32, serial: u32, body: &T) -> Vec<u8> {
+    let h = Header {
+        prog,
+        vers,
+        proc_,
+        kind: MsgType::Message,
+        serial,
+        status: MsgStatus::Ok,
+    };
+    let mut out = Vec::with_capacity(96);
+    begin_frame(&mut out, &h);
+    body.encode(&mut out);
+    finish_frame(&mut out, 0);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(kind: i32, extra: &[u8]) -> Vec<u8> {
+        let h = Header {
+            prog: 1,
+            vers: 1,
+            proc_: 2,
+            kind: MsgType::from_i32(kind),
+            serial: 0,
+            status: MsgStatus::Ok,
+        };
+        let mut out = Vec::new();
+        begin_frame(&mut out, &h);
+        out.extend_from_slice(extra);
+        finish_frame(&mut out, 0);
+        out
+    }
+
+    #[test]
+    fn incremental_parse() {
+        let f = frame(0, &[1, 2, 3, 4]);
+        assert_eq!(parse(&f[..2]), Ok(Parsed::Need(4)));
+        assert_eq!(parse(&f[..10]), Ok(Parsed::Need(32)));
+        match parse(&f).unwrap() {
+            Parsed::Frame { len, nfds, .. } => assert_eq!((len, nfds), (32, 0)),
+            p => panic!("{p:?}"),
+        }
+    }
+
+    #[test]
+    fn bad_lengths_rejected_before_body() {
+        assert_eq!(parse(&[0, 0, 0, 3]), Err(FrameError::BadLength(3)));
+        assert_eq!(parse(&[0, 0, 0, 27, 0]), Err(FrameError::BadLength(27)));
+        assert_eq!(parse(&[2, 0, 0, 5]), Err(FrameError::BadLength(0x0200_0005)));
+        assert!(matches!(parse(&[2, 0, 0, 4]), Ok(Parsed::Need(0x0200_0004))));
+    }
+
+    #[test]
+    fn fd_counts() {
+        let f = frame(4, &[0, 0, 0, 2]);
+        assert!(matches!(parse(&f), Ok(Parsed::Frame { nfds: 2, .. })));
+        let f = frame(4, &[0, 0, 0, 33]);
+        assert_eq!(parse(&f), Err(FrameError::TooManyFds(33)));
+    }
+}
