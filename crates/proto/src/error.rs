@@ -43,7 +43,17 @@ impl Xdr for RemoteError {
             String::decode(r)?;
             r.take(16)?;
         }
-        Ok(RemoteError(VirError { code, domain, message, level, str1, str2, str3, int1, int2 }))
+        Ok(RemoteError(VirError {
+            code,
+            domain,
+            message,
+            level,
+            str1,
+            str2,
+            str3,
+            int1,
+            int2,
+        }))
     }
 }
 

@@ -104,7 +104,11 @@ pub struct Header {
 impl Header {
     /// The reply header for this call: same prog, vers, proc and serial.
     pub fn reply(&self, status: MsgStatus) -> Header {
-        Header { kind: MsgType::Reply, status, ..*self }
+        Header {
+            kind: MsgType::Reply,
+            status,
+            ..*self
+        }
     }
 }
 

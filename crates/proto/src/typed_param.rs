@@ -29,7 +29,10 @@ pub struct TypedParam {
 impl TypedParam {
     /// Shorthand constructor.
     pub fn new(field: &str, value: TypedValue) -> Self {
-        TypedParam { field: field.to_string(), value }
+        TypedParam {
+            field: field.to_string(),
+            value,
+        }
     }
 }
 
@@ -71,7 +74,10 @@ impl Xdr for TypedParam {
     fn decode(r: &mut Reader<'_>) -> Result<Self, XdrError> {
         let field = String::decode(r)?;
         if field.len() >= FIELD_LENGTH {
-            return Err(XdrError::TooLong { len: field.len(), max: FIELD_LENGTH - 1 });
+            return Err(XdrError::TooLong {
+                len: field.len(),
+                max: FIELD_LENGTH - 1,
+            });
         }
         let value = match i32::decode(r)? {
             1 => TypedValue::Int(i32::decode(r)?),
@@ -93,7 +99,10 @@ pub fn filter_for_flags(params: Vec<TypedParam>, flags: u32) -> Vec<TypedParam> 
     if flags & STRING_OKAY != 0 {
         return params;
     }
-    params.into_iter().filter(|p| !matches!(p.value, TypedValue::String(_))).collect()
+    params
+        .into_iter()
+        .filter(|p| !matches!(p.value, TypedValue::String(_)))
+        .collect()
 }
 
 #[cfg(test)]

@@ -95,7 +95,10 @@ impl Client {
     /// Queue a frame (an event). A client whose queue is full is not reading: it is dropped.
     pub fn send(&self, frame: Vec<u8>) {
         if self.out.try_send(Out::Frame(frame, Vec::new())).is_err() {
-            tracing::warn!(client = self.id, "client is not reading its messages; dropping it");
+            tracing::warn!(
+                client = self.id,
+                "client is not reading its messages; dropping it"
+            );
             self.close();
         }
     }
@@ -171,7 +174,11 @@ pub(crate) async fn serve(
     tracing::debug!(client = client.id, "client disconnected");
 }
 
-async fn write_loop(stream: Arc<Stream>, mut rx: mpsc::Receiver<Out>, mut closed: watch::Receiver<bool>) {
+async fn write_loop(
+    stream: Arc<Stream>,
+    mut rx: mpsc::Receiver<Out>,
+    mut closed: watch::Receiver<bool>,
+) {
     let mut buf = Vec::with_capacity(64 * 1024);
     loop {
         let first = tokio::select! {
@@ -239,7 +246,10 @@ async fn read_loop(
     let inflight = Arc::new(Semaphore::new(limits.max_client_requests.max(1)));
     let mut rb = RecvBuf::default();
     let mut ka = Keepalive::new(
-        KeepaliveConfig { interval: limits.keepalive_interval, count: limits.keepalive_count },
+        KeepaliveConfig {
+            interval: limits.keepalive_interval,
+            count: limits.keepalive_count,
+        },
         Instant::now(),
     );
     loop {
@@ -269,7 +279,11 @@ async fn read_loop(
             let body_end = len;
             let flow = {
                 let data = rb.data();
-                let body = if off <= body_end { &data[off..body_end] } else { &[][..] };
+                let body = if off <= body_end {
+                    &data[off..body_end]
+                } else {
+                    &[][..]
+                };
                 handle(server, client, &header, body, fds)
             };
             rb.consume(len + nfds);
@@ -292,7 +306,11 @@ async fn read_loop(
                 return;
             }
         };
-        let deadline = if client.keepalive_on.load(Ordering::Relaxed) { ka.deadline() } else { None };
+        let deadline = if client.keepalive_on.load(Ordering::Relaxed) {
+            ka.deadline()
+        } else {
+            None
+        };
         let sleep = async {
             match deadline {
                 Some(d) => tokio::time::sleep_until(d.into()).await,
@@ -331,7 +349,13 @@ fn keepalive_frame(proc_: i32) -> Vec<u8> {
 }
 
 /// Route one frame: keepalive, unknown programs, then the program's dispatch.
-fn handle(server: &Arc<Server>, client: &Arc<Client>, h: &Header, body: &[u8], fds: Vec<OwnedFd>) -> Flow {
+fn handle(
+    server: &Arc<Server>,
+    client: &Arc<Client>,
+    h: &Header,
+    body: &[u8],
+    fds: Vec<OwnedFd>,
+) -> Flow {
     if h.prog == ka::PROGRAM && h.vers == ka::VERSION && h.kind == MsgType::Message {
         if h.proc_ == ka::PROC_PING {
             client.send(keepalive_frame(ka::PROC_PONG));
@@ -385,7 +409,10 @@ fn deliver(client: &Client, reply: Reply) {
         }
     };
     if client.out.try_send(msg).is_err() {
-        tracing::warn!(client = client.id, "client is not reading its replies; dropping it");
+        tracing::warn!(
+            client = client.id,
+            "client is not reading its replies; dropping it"
+        );
         client.close();
     }
 }

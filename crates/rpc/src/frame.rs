@@ -1,6 +1,6 @@
 //! Frames: cutting validated messages out of the receive buffer, and building outgoing ones.
 
-use oxvirt_proto::header::{self, begin_frame, finish_frame, check_length};
+use oxvirt_proto::header::{self, begin_frame, check_length, finish_frame};
 use oxvirt_proto::{Header, MsgStatus, MsgType, RemoteError};
 use oxvirt_virerror::VirError;
 use oxvirt_xdr::{Reader, Xdr};
@@ -32,7 +32,11 @@ pub enum Parsed {
     Need(usize),
     /// A whole frame of `len` bytes (length word included) with this header, announcing
     /// `nfds` passed fds (their dummy bytes follow the frame in the stream).
-    Frame { len: usize, header: Header, nfds: usize },
+    Frame {
+        len: usize,
+        header: Header,
+        nfds: usize,
+    },
 }
 
 /// Look at the start of `buf` for a frame. Validates the length word before anything else.
@@ -56,7 +60,11 @@ pub fn parse(buf: &[u8]) -> Result<Parsed, FrameError> {
         }
         nfds = n as usize;
     }
-    Ok(Parsed::Frame { len: total, header, nfds })
+    Ok(Parsed::Frame {
+        len: total,
+        header,
+        nfds,
+    })
 }
 
 /// Offset of the payload inside a frame of this header.
@@ -151,8 +159,14 @@ mod tests {
     fn bad_lengths_rejected_before_body() {
         assert_eq!(parse(&[0, 0, 0, 3]), Err(FrameError::BadLength(3)));
         assert_eq!(parse(&[0, 0, 0, 27, 0]), Err(FrameError::BadLength(27)));
-        assert_eq!(parse(&[2, 0, 0, 5]), Err(FrameError::BadLength(0x0200_0005)));
-        assert!(matches!(parse(&[2, 0, 0, 4]), Ok(Parsed::Need(0x0200_0004))));
+        assert_eq!(
+            parse(&[2, 0, 0, 5]),
+            Err(FrameError::BadLength(0x0200_0005))
+        );
+        assert!(matches!(
+            parse(&[2, 0, 0, 4]),
+            Ok(Parsed::Need(0x0200_0004))
+        ));
     }
 
     #[test]

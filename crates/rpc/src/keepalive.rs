@@ -32,7 +32,11 @@ pub struct Keepalive {
 impl Keepalive {
     /// Start counting from `now`.
     pub fn new(cfg: KeepaliveConfig, now: Instant) -> Self {
-        Keepalive { cfg, last_rx: now, pings: 0 }
+        Keepalive {
+            cfg,
+            last_rx: now,
+            pings: 0,
+        }
     }
 
     /// Any message from the peer resets the countdown.
@@ -68,7 +72,13 @@ mod tests {
     #[test]
     fn pings_then_closes_after_interval_times_count_plus_one() {
         let t0 = Instant::now();
-        let mut k = Keepalive::new(KeepaliveConfig { interval: 5, count: 5 }, t0);
+        let mut k = Keepalive::new(
+            KeepaliveConfig {
+                interval: 5,
+                count: 5,
+            },
+            t0,
+        );
         let mut at = vec![];
         loop {
             let d = k.deadline().unwrap();
@@ -87,17 +97,35 @@ mod tests {
     #[test]
     fn count_zero_closes_after_one_interval_and_disabled_never_fires() {
         let t0 = Instant::now();
-        let mut k = Keepalive::new(KeepaliveConfig { interval: 2, count: 0 }, t0);
+        let mut k = Keepalive::new(
+            KeepaliveConfig {
+                interval: 2,
+                count: 0,
+            },
+            t0,
+        );
         assert_eq!(k.deadline(), Some(t0 + Duration::from_secs(2)));
         assert_eq!(k.expired(), KeepaliveAction::Close);
-        let k = Keepalive::new(KeepaliveConfig { interval: -1, count: 5 }, t0);
+        let k = Keepalive::new(
+            KeepaliveConfig {
+                interval: -1,
+                count: 5,
+            },
+            t0,
+        );
         assert_eq!(k.deadline(), None);
     }
 
     #[test]
     fn traffic_resets() {
         let t0 = Instant::now();
-        let mut k = Keepalive::new(KeepaliveConfig { interval: 5, count: 1 }, t0);
+        let mut k = Keepalive::new(
+            KeepaliveConfig {
+                interval: 5,
+                count: 1,
+            },
+            t0,
+        );
         assert_eq!(k.expired(), KeepaliveAction::Ping);
         k.received(t0 + Duration::from_secs(7));
         assert_eq!(k.deadline(), Some(t0 + Duration::from_secs(12)));

@@ -79,7 +79,9 @@ impl Server {
 
     /// The program registered for (prog, vers).
     pub fn program(&self, prog: u32, vers: u32) -> Option<&Arc<dyn Program>> {
-        self.programs.iter().find(|p| p.number() == prog && p.version() == vers)
+        self.programs
+            .iter()
+            .find(|p| p.number() == prog && p.version() == vers)
     }
 
     /// Current limits.

@@ -16,7 +16,10 @@ use tokio::task::JoinHandle;
 #[derive(Debug)]
 pub enum Listener {
     /// A UNIX socket; `path` is removed on drop when we created it.
-    Unix { listener: UnixListener, path: Option<PathBuf> },
+    Unix {
+        listener: UnixListener,
+        path: Option<PathBuf>,
+    },
     /// A TCP socket.
     Tcp(TcpListener),
 }
@@ -44,12 +47,20 @@ pub struct Service {
 
 /// Create a UNIX listening socket at `path` with `mode`, optionally owned by group `gid`.
 /// A stale socket file (nobody listening) is replaced; a live one is an error.
-pub fn bind_unix(path: &Path, mode: u32, gid: Option<u32>, backlog: u32) -> std::io::Result<Listener> {
+pub fn bind_unix(
+    path: &Path,
+    mode: u32,
+    gid: Option<u32>,
+    backlog: u32,
+) -> std::io::Result<Listener> {
     if path.exists() {
         if std::os::unix::net::UnixStream::connect(path).is_ok() {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::AddrInUse,
-                format!("Failed to bind socket to '{}': Address already in use", path.display()),
+                format!(
+                    "Failed to bind socket to '{}': Address already in use",
+                    path.display()
+                ),
             ));
         }
         let _ = std::fs::remove_file(path);
@@ -63,12 +74,19 @@ pub fn bind_unix(path: &Path, mode: u32, gid: Option<u32>, backlog: u32) -> std:
     }
     relisten(&std_listener, backlog);
     let listener = UnixListener::from_std(std_listener)?;
-    Ok(Listener::Unix { listener, path: Some(path.to_path_buf()) })
+    Ok(Listener::Unix {
+        listener,
+        path: Some(path.to_path_buf()),
+    })
 }
 
 /// Re-apply the listen backlog (`max_queued_clients`; 0 means 30 as in libvirt).
 pub fn relisten(fd: &impl std::os::fd::AsRawFd, backlog: u32) {
-    let backlog = if backlog == 0 { 30 } else { backlog.min(i32::MAX as u32) } as i32;
+    let backlog = if backlog == 0 {
+        30
+    } else {
+        backlog.min(i32::MAX as u32)
+    } as i32;
     // SAFETY: listen(2) on a socket fd we own; it only changes the queue length.
     unsafe {
         libc::listen(fd.as_raw_fd(), backlog);
@@ -120,7 +138,10 @@ impl Service {
                     Listener::Tcp(l) => match l.accept().await {
                         Ok((s, peer)) => {
                             let _ = s.set_nodelay(true);
-                            let id = ClientIdentity { sock_addr: Some(unmap(peer)), ..Default::default() };
+                            let id = ClientIdentity {
+                                sock_addr: Some(unmap(peer)),
+                                ..Default::default()
+                            };
                             (Stream::Tcp(s), id, transport::TCP)
                         }
                         Err(e) => {

@@ -82,7 +82,9 @@ impl Stream {
                     let fd = s.as_raw_fd();
                     let mut got_fds = Vec::new();
                     let spare = rb.spare(want);
-                    let r = s.try_io(Interest::READABLE, || recv_with_fds(fd, spare, &mut got_fds));
+                    let r = s.try_io(Interest::READABLE, || {
+                        recv_with_fds(fd, spare, &mut got_fds)
+                    });
                     rb.fds.extend(got_fds);
                     r
                 }
@@ -130,7 +132,10 @@ impl Stream {
     /// Pass one fd with one dummy byte (UNIX sockets only).
     pub async fn send_fd(&self, fd: &OwnedFd) -> io::Result<()> {
         let Stream::Unix(s) = self else {
-            return Err(io::Error::new(io::ErrorKind::Unsupported, "fd passing needs a UNIX socket"));
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "fd passing needs a UNIX socket",
+            ));
         };
         let raw = [fd.as_raw_fd()];
         loop {

@@ -16,6 +16,8 @@ use std::fmt;
 pub enum ErrorCode {
     /// internal error
     InternalError = 1,
+    /// no connection driver available
+    NoConnect = 5,
     /// this function is not supported by the connection driver
     NoSupport = 3,
     /// invalid argument
@@ -56,7 +58,7 @@ pub enum ErrorCode {
     ConfigUnsupported = 67,
     /// argument unsupported
     ArgumentUnsupported = 74,
-    /// operation already exists (e.g. a domain of that name)
+    /// operation is not supported
     OperationUnsupported = 84,
     /// access denied by the access driver
     AccessDenied = 88,
@@ -66,8 +68,7 @@ pub enum ErrorCode {
     NoClient = 96,
 }
 
-/// An object already exists (`VIR_ERR_DOM_EXIST`-like codes are reported as operation failed by
-/// the drivers we mimic); kept as a helper constant for readability.
+/// `VIR_ERR_ERROR`, the level of every error oxvirt reports.
 pub const VIR_ERR_LEVEL_ERROR: i32 = 2;
 
 /// The module that raised an error (`virErrorDomain`).
@@ -211,6 +212,14 @@ impl VirError {
     }
 }
 
+impl VirError {
+    /// Replace the human message, keeping code, domain and auxiliary fields.
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.message = message.into();
+        self
+    }
+}
+
 impl fmt::Display for VirError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)
@@ -231,7 +240,10 @@ mod tests {
             "Network not found",
             "no network with matching name 'x'",
         );
-        assert_eq!(e.message, "Network not found: no network with matching name 'x'");
+        assert_eq!(
+            e.message,
+            "Network not found: no network with matching name 'x'"
+        );
         assert_eq!(e.str1.as_deref(), Some("Network not found: %s"));
         assert_eq!(e.code, 43);
         assert_eq!(e.domain, 12);
@@ -251,7 +263,10 @@ mod tests {
     #[test]
     fn read_only_text() {
         let e = VirError::read_only(ErrorDomain::Domain, "virDomainDestroy");
-        assert_eq!(e.message, "operation forbidden: read only access prevents virDomainDestroy");
+        assert_eq!(
+            e.message,
+            "operation forbidden: read only access prevents virDomainDestroy"
+        );
         assert_eq!((e.code, e.domain), (29, 20));
     }
 }

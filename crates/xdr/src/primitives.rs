@@ -155,7 +155,10 @@ mod tests {
     fn options_accept_any_nonzero_discriminant() {
         let mut b = vec![1, 0, 0, 0];
         b.extend(to_bytes(&"x".to_string()));
-        assert_eq!(from_bytes::<Option<String>>(&b).unwrap().as_deref(), Some("x"));
+        assert_eq!(
+            from_bytes::<Option<String>>(&b).unwrap().as_deref(),
+            Some("x")
+        );
         assert_eq!(from_bytes::<Option<String>>(&[0, 0, 0, 0]).unwrap(), None);
     }
 
@@ -163,10 +166,19 @@ mod tests {
     fn hostile_lengths_fail_without_allocating() {
         assert_eq!(
             from_bytes::<String>(&[0xff, 0xff, 0xff, 0xff]),
-            Err(XdrError::TooLong { len: 0xffff_ffff, max: crate::STRING_MAX })
+            Err(XdrError::TooLong {
+                len: 0xffff_ffff,
+                max: crate::STRING_MAX
+            })
         );
-        assert_eq!(from_bytes::<String>(&[0, 0, 0, 9, b'a']), Err(XdrError::Truncated));
-        assert_eq!(from_bytes::<Vec<u64>>(&[0, 0x10, 0, 0]), Err(XdrError::Truncated));
+        assert_eq!(
+            from_bytes::<String>(&[0, 0, 0, 9, b'a']),
+            Err(XdrError::Truncated)
+        );
+        assert_eq!(
+            from_bytes::<Vec<u64>>(&[0, 0x10, 0, 0]),
+            Err(XdrError::Truncated)
+        );
         assert_eq!(from_bytes::<u32>(&[1, 2]), Err(XdrError::Truncated));
     }
 

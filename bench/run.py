@@ -1,0 +1,173 @@
+#!/usr/bin/python3
+"""Side-by-side benchmark: our libvirtd against Debian's libvirtd 9.0, same client, same run.
+
+Starts both daemons as recipe A of reference-daemon.md (root, test driver only, sockets in temp
+dirs), runs each workload against both, alternating, several rounds, and prints medians and
+ratios. Writes BENCHMARKS.md with --write. Usage (as root, after `cargo build --release`):
+
+    bench/run.py [--rounds 5] [--seconds 2] [--write]
+
+Workloads (python3-libvirt, i.e. libvirt's C client):
+  seq_info     sequential dom.info() on one connection: calls/s
+  cpu_per_call daemon utime+stime delta over the seq_info calls, in microseconds per call
+  par16        16 processes, one connection each, dom.info() in a loop: aggregate calls/s
+  cycles       open + lookupByName + info + close: cycles/s
+  rss_idle     daemon RSS with no client (KiB)
+  rss_per_conn RSS growth per extra idle connection, over 200 connections (bytes)
+"""
+import argparse, multiprocessing as mp, os, shutil, signal, statistics, subprocess, sys, tempfile, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OURS = os.path.join(ROOT, "target", "release", "libvirtd")
+REFERENCE = "/usr/sbin/libvirtd"
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+class Daemon:
+    def __init__(self, name, binary):
+        self.name, self.dir = name, tempfile.mkdtemp(prefix=f"oxvirt-bench-{name}-")
+        os.makedirs(f"{self.dir}/run"); os.makedirs(f"{self.dir}/empty")
+        with open(f"{self.dir}/libvirtd.conf", "w") as f:
+            f.write(f'unix_sock_dir = "{self.dir}/run"\nauth_unix_ro = "none"\nauth_unix_rw = "none"\n'
+                    f'unix_sock_rw_perms = "0700"\nlog_outputs = "3:file:{self.dir}/log"\n'
+                    'max_clients = 5000\nmax_anonymous_clients = 5000\n')
+        env = dict(os.environ, LIBVIRT_DRIVER_DIR=f"{self.dir}/empty")
+        self.proc = subprocess.Popen([binary, "-f", f"{self.dir}/libvirtd.conf", "-p", f"{self.dir}/pid"],
+                                     env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, start_new_session=True)
+        self.uri = f"test+unix:///default?socket={self.dir}/run/libvirt-sock"
+        sock = f"{self.dir}/run/libvirt-sock"
+        for _ in range(1000):
+            if os.path.exists(sock):
+                break
+            time.sleep(0.01)
+        time.sleep(0.3)
+
+    def cpu(self):
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICK
+
+    def rss_kib(self):
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def seq_info(uri, seconds):
+    import libvirt
+    c = libvirt.open(uri); d = c.lookupByName("test")
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        for _ in range(100):
+            d.info()
+        n += 100
+    el = time.perf_counter() - t0
+    c.close()
+    return n, el
+
+
+def _worker(uri, seconds, q):
+    n, el = seq_info(uri, seconds)
+    q.put(n / el)
+
+
+def par16(uri, seconds):
+    q = mp.Queue()
+    ps = [mp.Process(target=_worker, args=(uri, seconds, q)) for _ in range(16)]
+    for p in ps: p.start()
+    rates = [q.get(timeout=seconds + 60) for _ in ps]
+    for p in ps: p.join(30)
+    return sum(rates)
+
+
+def cycles(uri, seconds):
+    import libvirt
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        c = libvirt.open(uri); c.lookupByName("test").info(); c.close()
+        n += 1
+    return n / (time.perf_counter() - t0)
+
+
+def rss_per_conn(d, count=200):
+    import libvirt
+    conns = [libvirt.open(d.uri) for _ in range(5)]
+    time.sleep(0.3); base = d.rss_kib()
+    conns += [libvirt.open(d.uri) for _ in range(count)]
+    time.sleep(0.5); grown = d.rss_kib()
+    for c in conns: c.close()
+    return (grown - base) * 1024 / count
+
+
+def measure(d, seconds):
+    r = {}
+    cpu0 = d.cpu()
+    n, el = seq_info(d.uri, seconds)
+    r["cpu_per_call"] = (d.cpu() - cpu0) / n * 1e6
+    r["seq_info"] = n / el
+    r["par16"] = par16(d.uri, seconds)
+    r["cycles"] = cycles(d.uri, seconds)
+    time.sleep(0.5)
+    r["rss_idle"] = d.rss_kib()
+    r["rss_per_conn"] = rss_per_conn(d)
+    return r
+
+
+UNITS = {"seq_info": "calls/s", "cpu_per_call": "µs/call", "par16": "calls/s", "cycles": "cycles/s",
+         "rss_idle": "KiB", "rss_per_conn": "B/conn"}
+HIGHER_BETTER = {"seq_info", "par16", "cycles"}
+TARGETS = {"cpu_per_call": "≤ 0.25", "rss_idle": "≤ 0.5", "rss_per_conn": "≤ 1", "seq_info": "≥ 1",
+           "par16": "≥ 1", "cycles": "≥ 1"}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--seconds", type=float, default=2.0)
+    ap.add_argument("--write", action="store_true")
+    a = ap.parse_args()
+    if not os.path.exists(OURS):
+        sys.exit(f"{OURS} missing: run cargo build --release first")
+    ours, ref = Daemon("ours", OURS), Daemon("reference", REFERENCE)
+    res = {"ours": [], "reference": []}
+    try:
+        for i in range(a.rounds):
+            for d in ((ours, ref) if i % 2 == 0 else (ref, ours)):
+                res[d.name].append(measure(d, a.seconds))
+            print(f"round {i + 1}/{a.rounds} done", file=sys.stderr)
+    finally:
+        ours.stop(); ref.stop()
+    rows = []
+    for k in UNITS:
+        o = statistics.median(r[k] for r in res["ours"])
+        f = statistics.median(r[k] for r in res["reference"])
+        ratio = o / f if f else float("nan")
+        rows.append((k, o, f, ratio))
+    lines = ["| figure | ours (median) | reference (median) | ours / reference | target |",
+             "| --- | --- | --- | --- | --- |"]
+    for k, o, f, ratio in rows:
+        lines.append(f"| {k} ({UNITS[k]}) | {o:,.1f} | {f:,.1f} | {ratio:.2f} | {TARGETS[k]} |")
+    table = "\n".join(lines)
+    print(table)
+    if a.write:
+        with open(os.path.join(ROOT, "BENCHMARKS.md"), "w") as f:
+            f.write("# Benchmarks\n\nProduced by `bench/run.py --write` (python3-libvirt client, test driver, "
+                    f"{a.rounds} alternating rounds of {a.seconds:g} s per workload, both daemons started "
+                    "the same way in one run; medians). Ratios are ours / reference; for calls/s and "
+                    "cycles/s higher is better, for CPU and memory lower is better.\n\n"
+                    f"Machine: {os.cpu_count()} cores. Date: {time.strftime('%Y-%m-%d')}.\n\n{table}\n")
+
+
+if __name__ == "__main__":
+    main()

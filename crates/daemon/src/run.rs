@@ -1,0 +1,273 @@
+//! The shared start-up and run loop of every daemon of the family.
+//!
+//! Order (as libvirt's): command line → mode and default paths → config → logging →
+//! `--daemon` fork → pid file → run dir → servers and programs → listening sockets →
+//! READY=1 → serve until a signal or the idle timeout → close clients, remove sockets and the
+//! pid file.
+
+use crate::cli::{self, Cli};
+use crate::daemonize::{self, StatusPipe};
+use crate::exit::{self, ExitCode};
+use crate::family::DaemonSpec;
+use crate::logging::Logging;
+use crate::paths::{Env, Paths};
+use crate::pidfile::PidFile;
+use crate::{admin, remote, sockets};
+use clap::Parser;
+use oxvirt_conf::DaemonConfig;
+use oxvirt_rpc::{Server, ServerLimits};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Run the daemon described by `spec` with the process's arguments; returns the exit code.
+pub fn main(spec: &'static DaemonSpec) -> i32 {
+    let args: Vec<String> = std::env::args().collect();
+    let argv0 = args
+        .first()
+        .cloned()
+        .unwrap_or_else(|| spec.name.to_string());
+    let system = nix::unistd::geteuid().is_root();
+    let env = Env::from_process();
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprint!("{e}");
+            eprint!(
+                "{}",
+                cli::usage(&argv0, spec, &Paths::new(spec, system, &env, None))
+            );
+            return exit::FAILURE;
+        }
+    };
+    if cli.help {
+        eprint!(
+            "{}",
+            cli::usage(&argv0, spec, &Paths::new(spec, system, &env, None))
+        );
+        return 0;
+    }
+    if cli.version {
+        println!(
+            "{argv0} (libvirt) 9.0.0 [oxvirt {}]",
+            env!("CARGO_PKG_VERSION")
+        );
+        return 0;
+    }
+    if cli.listen && !spec.has_listen_flag {
+        eprintln!("{argv0}: unrecognized option '--listen'");
+        return exit::FAILURE;
+    }
+    let timeout = match cli.timeout.as_deref().map(cli::parse_timeout) {
+        None => 0,
+        Some(Some(t)) => t,
+        Some(None) => {
+            eprintln!("{argv0}: error: Invalid value for timeout");
+            return exit::FAILURE;
+        }
+    };
+
+    // Config: an explicit -f must exist; the implicit default may be absent.
+    let default_paths = Paths::new(spec, system, &env, None);
+    let (conf_path, allow_missing) = match &cli.config {
+        Some(p) => (p.clone(), false),
+        None => (default_paths.config_file.clone(), true),
+    };
+    let (config, warnings) =
+        match DaemonConfig::load_file(&conf_path, spec.conf_kind(), allow_missing) {
+            Ok(v) => v,
+            Err(e) => {
+                eprintln!("{argv0}: error: {}", e.startup_message());
+                return exit::FAILURE;
+            }
+        };
+
+    let logging = match Logging::new(
+        spec.name,
+        config.log_level,
+        config.log_filters.as_deref(),
+        config.log_outputs.as_deref(),
+        cli.verbose,
+    ) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("{argv0}: error: {e}");
+            return exit::FAILURE;
+        }
+    };
+    let paths = Paths::new(spec, system, &env, config.unix_sock_dir.as_deref());
+    let mut status = if cli.daemon {
+        daemonize::daemonize(&argv0)
+    } else {
+        StatusPipe::none()
+    };
+    logging.install();
+    for w in &warnings {
+        tracing::warn!("{w}");
+    }
+
+    let pid_path = cli
+        .pid_file
+        .clone()
+        .unwrap_or_else(|| paths.pid_file.clone());
+    let pidfile = match PidFile::acquire(&pid_path) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("{argv0}: error: {e}");
+            status.report(ExitCode::Pidfile as u8);
+            return ExitCode::Pidfile as i32;
+        }
+    };
+    if let Err(e) = sockets::make_run_dir(&paths) {
+        tracing::error!("Unable to create rundir {}: {e}", paths.run_dir.display());
+        status.report(ExitCode::Rundir as u8);
+        return ExitCode::Rundir as i32;
+    }
+
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(config.max_workers.clamp(1, 4) as usize)
+        .thread_name(spec.name)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!("Unable to initialize runtime: {e}");
+            status.report(ExitCode::Init as u8);
+            return ExitCode::Init as i32;
+        }
+    };
+    let code = rt.block_on(serve(
+        spec,
+        &cli,
+        &config,
+        &paths,
+        timeout,
+        logging,
+        &mut status,
+    ));
+    rt.shutdown_timeout(Duration::from_secs(2));
+    drop(pidfile);
+    code
+}
+
+async fn serve(
+    spec: &'static DaemonSpec,
+    cli: &Cli,
+    config: &DaemonConfig,
+    paths: &Paths,
+    timeout: u32,
+    logging: Logging,
+    status: &mut StatusPipe,
+) -> i32 {
+    let limits = ServerLimits {
+        max_clients: config.max_clients as usize,
+        max_anonymous_clients: config.max_anonymous_clients as usize,
+        max_client_requests: config.max_client_requests as usize,
+        keepalive_interval: config.keepalive_interval,
+        keepalive_count: config.keepalive_count,
+        min_workers: config.min_workers,
+        max_workers: config.max_workers,
+        prio_workers: config.prio_workers,
+    };
+    let main_server = Server::new(spec.name, limits, remote::programs(spec));
+    let admin_limits = ServerLimits {
+        max_clients: config.admin_max_clients as usize,
+        max_anonymous_clients: 0,
+        max_client_requests: config.admin_max_client_requests as usize,
+        keepalive_interval: config.admin_keepalive_interval,
+        keepalive_count: config.admin_keepalive_count,
+        min_workers: config.admin_min_workers,
+        max_workers: config.admin_max_workers,
+        prio_workers: 0,
+    };
+    let shutdown = Arc::new(tokio::sync::Notify::new());
+    let admin_state = admin::AdminState::new(logging, shutdown.clone(), timeout);
+    let admin_server = Server::new(
+        "admin",
+        admin_limits,
+        vec![admin::program(admin_state.clone())],
+    );
+    admin_state.set_servers(vec![main_server.clone(), admin_server.clone()]);
+
+    let services = match sockets::open(spec, cli, config, paths, &main_server, &admin_server) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!("{e}");
+            status.report(ExitCode::Network as u8);
+            return ExitCode::Network as i32;
+        }
+    };
+    status.report(0);
+    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
+    tracing::info!("{} ready; serving {} socket(s)", spec.name, services.len());
+
+    let reason = wait_for_stop(
+        &[main_server.clone(), admin_server.clone()],
+        &admin_state,
+        &shutdown,
+    )
+    .await;
+    tracing::info!("{}: {reason}; shutting down", spec.name);
+    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
+    for s in &services {
+        s.abort();
+    }
+    for s in services {
+        let _ = s.await; // the listener is dropped (socket file removed) when this returns
+    }
+    main_server.close_all();
+    admin_server.close_all();
+    // Let in-flight replies drain, within a bound.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while tokio::time::Instant::now() < deadline
+        && (main_server.counts().0 > 0 || admin_server.counts().0 > 0)
+    {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    ExitCode::Ok as i32
+}
+
+/// Wait for SIGINT/SIGQUIT/SIGTERM, an admin shutdown, or the idle timeout.
+async fn wait_for_stop(
+    servers: &[Arc<Server>],
+    admin_state: &Arc<admin::AdminState>,
+    shutdown: &tokio::sync::Notify,
+) -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("signal handler");
+    let mut int = signal(SignalKind::interrupt()).expect("signal handler");
+    let mut quit = signal(SignalKind::quit()).expect("signal handler");
+    let mut hup = signal(SignalKind::hangup()).expect("signal handler");
+    let mut main_count = servers[0].watch_count();
+    let mut admin_count = servers[1].watch_count();
+    let mut idle_since = tokio::time::Instant::now();
+    loop {
+        let timeout = admin_state.timeout();
+        let busy = servers.iter().any(|s| s.counts().0 > 0);
+        if busy {
+            idle_since = tokio::time::Instant::now();
+        }
+        let idle_deadline =
+            (!busy && timeout > 0).then(|| idle_since + Duration::from_secs(timeout as u64));
+        let idle = async {
+            match idle_deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = term.recv() => return "SIGTERM",
+            _ = int.recv() => return "SIGINT",
+            _ = quit.recv() => return "SIGQUIT",
+            _ = hup.recv() => {
+                tracing::info!("SIGHUP: nothing to reload for the test driver");
+            }
+            _ = shutdown.notified() => return "shutdown requested",
+            _ = idle => return "idle timeout",
+            _ = main_count.changed() => {}
+            _ = admin_count.changed() => {}
+            _ = admin_state.timeout_changed() => {}
+        }
+    }
+}

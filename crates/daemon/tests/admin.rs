@@ -1,0 +1,117 @@
+//! virt-admin against our admin socket, compared with the reference where fields agree.
+
+mod common;
+use common::{virt_admin, Daemon, Kind};
+
+#[test]
+fn server_list_matches_reference() {
+    let ours = Daemon::start(Kind::Ours, "", &[]);
+    let reference = Daemon::start(Kind::Reference, "", &[]);
+    let a = virt_admin(&ours.admin_uri(), &["srv-list"]);
+    let b = virt_admin(&reference.admin_uri(), &["srv-list"]);
+    assert_eq!(a, b);
+    let a = virt_admin(&ours.admin_uri(), &["srv-clients-info", "libvirtd"]);
+    let b = virt_admin(&reference.admin_uri(), &["srv-clients-info", "libvirtd"]);
+    assert_eq!(a, b);
+    let a = virt_admin(&ours.admin_uri(), &["srv-threadpool-info", "nosuch"]);
+    let b = virt_admin(&reference.admin_uri(), &["srv-threadpool-info", "nosuch"]);
+    assert_eq!(a, b);
+    let a = virt_admin(&ours.admin_uri(), &["daemon-log-filters"]);
+    let b = virt_admin(&reference.admin_uri(), &["daemon-log-filters"]);
+    assert_eq!(a, b);
+}
+
+#[test]
+fn clients_can_be_listed_inspected_and_dropped() {
+    let ours = Daemon::start(Kind::Ours, "", &[]);
+    // A long-lived client: virsh event loop.
+    let mut holder = std::process::Command::new("virsh")
+        .args([
+            "-c",
+            &ours.uri(),
+            "event",
+            "--all",
+            "--loop",
+            "--timeout",
+            "20",
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    let (rc, out, err) = virt_admin(&ours.admin_uri(), &["srv-clients-list", "libvirtd"]);
+    assert_eq!(rc, 0, "{err}");
+    let id = out
+        .lines()
+        .find(|l| l.contains("unix"))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("a listed client")
+        .to_string();
+    let (rc, info, err) = virt_admin(&ours.admin_uri(), &["client-info", "libvirtd", &id]);
+    assert_eq!(rc, 0, "{err}");
+    for f in [
+        "readonly",
+        "unix_user_id",
+        "unix_user_name",
+        "unix_group_id",
+        "unix_process_id",
+    ] {
+        assert!(info.contains(f), "{f} missing in {info}");
+    }
+    assert!(
+        info.contains(&format!("{}", holder.id())),
+        "pid of the client: {info}"
+    );
+    let (rc, out, err) = virt_admin(&ours.admin_uri(), &["client-disconnect", "libvirtd", &id]);
+    assert_eq!(rc, 0, "{err}");
+    assert!(
+        out.contains(&format!("Client '{id}' disconnected")),
+        "{out}"
+    );
+    let t0 = std::time::Instant::now();
+    while holder.try_wait().unwrap().is_none() && t0.elapsed() < std::time::Duration::from_secs(10)
+    {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = holder.kill();
+
+    let (rc, out, _) = virt_admin(&ours.admin_uri(), &["srv-threadpool-info", "libvirtd"]);
+    assert_eq!(rc, 0);
+    assert!(
+        out.contains("minWorkers") && out.contains("jobQueueDepth"),
+        "{out}"
+    );
+    let (rc, _, err) = virt_admin(
+        &ours.admin_uri(),
+        &["srv-threadpool-set", "libvirtd", "--max-workers", "21"],
+    );
+    assert_eq!(rc, 0, "{err}");
+    let (_, out, _) = virt_admin(&ours.admin_uri(), &["srv-threadpool-info", "libvirtd"]);
+    assert!(
+        out.lines()
+            .any(|l| l.contains("maxWorkers") && l.contains("21")),
+        "{out}"
+    );
+    let (rc, _, err) = virt_admin(
+        &ours.admin_uri(),
+        &["srv-clients-set", "libvirtd", "--max-clients", "100"],
+    );
+    assert_eq!(rc, 0, "{err}");
+    let (_, out, _) = virt_admin(&ours.admin_uri(), &["srv-clients-info", "libvirtd"]);
+    assert!(
+        out.lines()
+            .any(|l| l.contains("nclients_max") && l.contains("100")),
+        "{out}"
+    );
+    let (rc, _, err) = virt_admin(
+        &ours.admin_uri(),
+        &["daemon-log-filters", "--filters", "1:rpc 3:util"],
+    );
+    assert_eq!(rc, 0, "{err}");
+    let (_, out, _) = virt_admin(&ours.admin_uri(), &["daemon-log-filters"]);
+    assert!(out.contains("1:rpc 3:util"), "{out}");
+    let (_, out, _) = virt_admin(&ours.admin_uri(), &["daemon-log-outputs"]);
+    assert!(out.contains("3:file:"), "{out}");
+    let (rc, _, err) = virt_admin(&ours.admin_uri(), &["daemon-timeout", "--timeout", "600"]);
+    assert_eq!(rc, 0, "{err}");
+}

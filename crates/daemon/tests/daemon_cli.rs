@@ -1,0 +1,192 @@
+//! The daemon as an administrator meets it: libvirt's command line and exit codes, the pid
+//! file, config errors, clean shutdown, session mode as an unprivileged user, idle timeout.
+
+mod common;
+use common::{ours_bin, run_bounded, virsh, Daemon, Kind};
+use std::os::unix::fs::PermissionsExt;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+#[test]
+fn version_help_and_bad_options() {
+    let (rc, out, _) = run_bounded(Command::new(ours_bin()).arg("--version"), 10);
+    assert_eq!(rc, 0);
+    assert!(out.contains("(libvirt) 9.0.0"), "{out}");
+    let (rc, _, err) = run_bounded(Command::new(ours_bin()).arg("-h"), 10);
+    assert_eq!(rc, 0);
+    assert!(
+        err.contains("--pid-file") && err.contains("libvirt-sock"),
+        "{err}"
+    );
+    let (rc, _, _) = run_bounded(Command::new(ours_bin()).arg("--bogus"), 10);
+    assert_eq!(rc, 1);
+    let (rc, _, _) = run_bounded(Command::new(ours_bin()).arg("stray"), 10);
+    assert_eq!(rc, 1);
+    let (rc, _, err) = run_bounded(Command::new(ours_bin()).args(["-t", "-5"]), 10);
+    assert_eq!(rc, 1);
+    assert!(err.contains("Invalid value for timeout"), "{err}");
+}
+
+#[test]
+fn config_errors_exit_1_naming_key_and_file() {
+    let d = tempfile::tempdir().unwrap();
+    let conf = d.path().join("bad.conf");
+    std::fs::write(&conf, "max_workers = \"lots\"\n").unwrap();
+    let (rc, _, err) = run_bounded(Command::new(ours_bin()).arg("-f").arg(&conf), 10);
+    assert_eq!(rc, 1);
+    assert!(
+        err.contains("Can't load config file")
+            && err.contains("max_workers")
+            && err.contains("bad.conf"),
+        "{err}"
+    );
+    let (rc, _, err) = run_bounded(
+        Command::new(ours_bin())
+            .arg("-f")
+            .arg(d.path().join("missing.conf")),
+        10,
+    );
+    assert_eq!(rc, 1, "{err}");
+    std::fs::write(&conf, "listen_tcp = [\n").unwrap();
+    let (rc, _, err) = run_bounded(Command::new(ours_bin()).arg("-f").arg(&conf), 10);
+    assert_eq!(rc, 1, "{err}");
+}
+
+#[test]
+fn unknown_keys_warn_and_pidfile_excludes_second_instance() {
+    let mut d = Daemon::start(Kind::Ours, "no_such_key = 1", &[]);
+    let pid_path = d.dir.path().join("libvirtd.pid");
+    let pid = std::fs::read_to_string(&pid_path).unwrap();
+    assert_eq!(pid.trim(), d.pid().to_string());
+    // Same pid file: refused with exit 1.
+    let (rc, _, err) = run_bounded(
+        Command::new(ours_bin())
+            .arg("-f")
+            .arg(d.dir.path().join("libvirtd.conf"))
+            .arg("-p")
+            .arg(&pid_path),
+        10,
+    );
+    assert_eq!(rc, 1, "{err}");
+    assert!(err.contains("pid file"), "{err}");
+    let log = std::fs::read_to_string(d.dir.path().join("daemon.log")).unwrap();
+    assert!(log.contains("unknown key 'no_such_key'"), "{log}");
+    // SIGTERM: exit 0, sockets and pid file removed.
+    assert_eq!(d.stop(), Some(0));
+    assert!(!d.sock().exists() && !d.sock_ro().exists() && !d.admin_sock().exists());
+    assert!(!pid_path.exists());
+}
+
+#[test]
+fn idle_timeout_exits_when_no_client_is_connected() {
+    let mut d = Daemon::start(Kind::Ours, "", &["--timeout", "2"]);
+    // A client keeps it alive while connected.
+    let (rc, _, _) = virsh(&d.uri(), &["list"]);
+    assert_eq!(rc, 0);
+    let t0 = Instant::now();
+    let child = d.child.as_mut().unwrap();
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(15),
+            "daemon did not time out"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0));
+    assert!(t0.elapsed() >= Duration::from_millis(1500));
+    d.child = None;
+}
+
+/// An unprivileged user for session-mode tests (created once, idempotently).
+fn session_user() -> (u32, u32) {
+    let name = "oxvirt-test";
+    let _ = Command::new("useradd")
+        .args([
+            "--system",
+            "--no-create-home",
+            "--shell",
+            "/usr/sbin/nologin",
+            name,
+        ])
+        .status();
+    let u = nix::unistd::User::from_name(name)
+        .unwrap()
+        .expect("test user");
+    (u.uid.as_raw(), u.gid.as_raw())
+}
+
+#[test]
+fn session_mode_paths_and_same_uid_rule() {
+    let (uid, gid) = session_user();
+    let base = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(base.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let xdg = base.path().join("xdg");
+    let home = base.path().join("home");
+    std::fs::create_dir_all(&xdg).unwrap();
+    std::fs::create_dir_all(&home).unwrap();
+    for p in [&xdg, &home] {
+        nix::unistd::chown(p.as_path(), Some(uid.into()), Some(gid.into())).unwrap();
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    let env = |c: &mut Command| {
+        c.env_clear()
+            .env("PATH", "/usr/sbin:/usr/bin:/bin")
+            .env("HOME", &home)
+            .env("XDG_RUNTIME_DIR", &xdg)
+            .env("XDG_CONFIG_HOME", home.join(".config"))
+            .env("XDG_CACHE_HOME", home.join(".cache"));
+    };
+    let setpriv = |c: &mut Command| {
+        c.arg(format!("--reuid={uid}"))
+            .arg(format!("--regid={gid}"))
+            .arg("--clear-groups");
+    };
+    let mut cmd = Command::new("setpriv");
+    setpriv(&mut cmd);
+    cmd.arg(ours_bin()).args(["--timeout", "30"]);
+    env(&mut cmd);
+    let mut child = cmd.stdin(std::process::Stdio::null()).spawn().unwrap();
+    let sock = xdg.join("libvirt/libvirt-sock");
+    let t0 = Instant::now();
+    while !sock.exists() && t0.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let run_dir_mode =
+        std::fs::metadata(xdg.join("libvirt")).map(|m| m.permissions().mode() & 0o777);
+    let has_ro = xdg.join("libvirt/libvirt-sock-ro").exists();
+    let has_admin = xdg.join("libvirt/libvirt-admin-sock").exists();
+    let has_pid = xdg.join("libvirt/libvirtd.pid").exists();
+    // The same user is served.
+    let mut v = Command::new("setpriv");
+    setpriv(&mut v);
+    v.args([
+        "virsh",
+        "-c",
+        &format!("test+unix:///default?socket={}", sock.display()),
+        "domstate",
+        "test",
+    ]);
+    env(&mut v);
+    let (rc_user, out_user, err_user) = run_bounded(&mut v, 20);
+    // root is another uid: refused.
+    let (rc_root, _, err_root) = virsh(
+        &format!("test+unix:///default?socket={}", sock.display()),
+        &["domstate", "test"],
+    );
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    );
+    let st = child.wait().unwrap();
+    assert!(sock.exists() || st.success(), "daemon exited: {st:?}");
+    assert_eq!(run_dir_mode.unwrap(), 0o700);
+    assert!(!has_ro, "session mode has no read-only socket");
+    assert!(has_admin && has_pid);
+    assert_eq!((rc_user, out_user.trim()), (0, "running"), "{err_user}");
+    assert_ne!(rc_root, 0, "a different uid must be refused: {err_root}");
+    assert_eq!(st.code(), Some(0));
+    assert!(!sock.exists());
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Install what the tests need on Debian 12 (as root), then run every test of the workspace.
+# The black-box tests drive the real virsh, virt-admin and python3-libvirt, and compare with
+# Debian's libvirtd 9.0 (the reference), so those packages are installed here.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v virsh >/dev/null || need+=(libvirt-clients)
+[ -x /usr/sbin/libvirtd ] || need+=(libvirt-daemon)
+/usr/bin/python3 -c 'import libvirt' 2>/dev/null || need+=(python3-libvirt)
+command -v setpriv >/dev/null || need+=(util-linux)
+command -v useradd >/dev/null || need+=(passwd)
+if [ ${#need[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${need[@]}"
+fi
+command -v cargo >/dev/null || { echo "cargo is required (rustup)"; exit 1; }
+
+# Two cores: run the test binaries one at a time, each with two test threads.
+cargo build --workspace --all-targets
+cargo test --workspace -- --test-threads=2
