@@ -37,8 +37,10 @@ impl AdminState {
         })
     }
 
-    /// The daemon's servers, in the order virt-admin lists them.
-    pub fn set_servers(&self, servers: Vec<Arc<Server>>) {
+    /// The daemon's servers (listed by name, as libvirt lists them).
+    pub fn set_servers(&self, mut servers: Vec<Arc<Server>>) {
+        // libvirt lists servers sorted by name.
+        servers.sort_by(|a, b| a.name.cmp(&b.name));
         let _ = self.servers.set(servers);
     }
 

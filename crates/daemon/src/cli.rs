@@ -14,7 +14,12 @@ pub struct Cli {
     #[arg(short = 'l', long = "listen")]
     pub listen: bool,
     /// Exit after timeout period (seconds of idleness).
-    #[arg(short = 't', long = "timeout", value_name = "SECS")]
+    #[arg(
+        short = 't',
+        long = "timeout",
+        value_name = "SECS",
+        allow_hyphen_values = true
+    )]
     pub timeout: Option<String>,
     /// Configuration file.
     #[arg(short = 'f', long = "config", value_name = "FILE")]

@@ -7,11 +7,13 @@
 mod common;
 use common::{virsh, Daemon, Kind};
 
-const DEMO_XML: &str = "<domain type='test'><name>demo</name><memory unit='KiB'>131072</memory><vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os></domain>";
+const DEMO_XML: &str = "<domain type='test'><name>demo</name><uuid>2a1d5a52-8b43-4a0d-9a0f-3d2c8e4b6f01</uuid><memory unit='KiB'>131072</memory><vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os></domain>";
 const NET_XML: &str = "<network><name>lab</name><uuid>3e3fce45-4f53-4fa7-bb32-11f34168b82b</uuid><bridge name='virbr9'/><ip address='192.168.199.1' netmask='255.255.255.0'><dhcp><range start='192.168.199.2' end='192.168.199.254'/></dhcp></ip></network>";
 
-fn normalise(s: &str) -> String {
-    s.lines()
+fn normalise(s: &str, d: &Daemon) -> String {
+    let dir = d.dir.path().display().to_string();
+    s.replace(&dir, "<DIR>")
+        .lines()
         .map(|l| {
             if l.starts_with("CPU time:") {
                 "CPU time: <n>".to_string()
@@ -47,7 +49,8 @@ fn same(p: &Pair, cmds: &[&str]) -> Vec<String> {
     let script = script.join(" ; ");
     let (rc_r, out_r, err_r) = virsh(&p.reference.uri(), &[&script]);
     let (rc_o, out_o, err_o) = virsh(&p.ours.uri(), &[&script]);
-    let (out_r, out_o) = (normalise(&out_r), normalise(&out_o));
+    let (out_r, out_o) = (normalise(&out_r, &p.reference), normalise(&out_o, &p.ours));
+    let (err_r, err_o) = (normalise(&err_r, &p.reference), normalise(&err_o, &p.ours));
     if (rc_r, &out_r, &err_r) != (rc_o, &out_o, &err_o) {
         let diff: Vec<String> = out_r
             .lines()

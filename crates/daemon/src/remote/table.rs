@@ -193,6 +193,27 @@ pub fn info(proc_: i32) -> Option<&'static ProcInfo> {
     PROCS.iter().find(|i| i.proc_ == proc_)
 }
 
+/// libvirt's public API name for a procedure name, e.g. NODE_GET_MEMORY_STATS ->
+/// virNodeGetMemoryStats (used in "not supported by the connection driver" errors).
+pub fn api_name(proc_name: &str) -> String {
+    const UPPER: &[&str] = &[
+        "XML", "UUID", "ID", "MAC", "CPU", "URI", "IO", "FD", "PCI", "SCSI", "USB", "TLS",
+    ];
+    let mut out = String::from("vir");
+    for w in proc_name.split('_') {
+        if UPPER.contains(&w) {
+            out.push_str(w);
+        } else {
+            let mut c = w.chars();
+            if let Some(f) = c.next() {
+                out.push(f);
+                out.extend(c.map(|c| c.to_ascii_lowercase()));
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,6 +225,13 @@ mod tests {
             assert!(seen.insert(i.proc_), "duplicate {}", i.proc_);
             assert!(p::name(i.proc_).is_some());
         }
+    }
+
+    #[test]
+    fn api_names() {
+        assert_eq!(api_name("NODE_GET_MEMORY_STATS"), "virNodeGetMemoryStats");
+        assert_eq!(api_name("DOMAIN_GET_XML_DESC"), "virDomainGetXMLDesc");
+        assert_eq!(api_name("DOMAIN_LOOKUP_BY_UUID"), "virDomainLookupByUUID");
     }
 
     #[test]
