@@ -12,8 +12,10 @@ Workloads (python3-libvirt, i.e. libvirt's C client):
   cpu_per_call daemon utime+stime delta over the seq_info calls, in microseconds per call
   par16        16 processes, one connection each, dom.info() in a loop: aggregate calls/s
   cycles       open + lookupByName + info + close: cycles/s
-  rss_idle     daemon RSS with no client (KiB)
-  rss_per_conn RSS growth per extra idle connection, over 200 connections (bytes)
+  rss_idle     RSS of a freshly started daemon with no client (KiB)
+  rss_per_conn RSS growth per idle connection, 800 connections opened on a fresh daemon (bytes);
+               measured on fresh daemons because after other workloads the figure mostly
+               reflects how much freed heap each allocator can reuse
 """
 import argparse, multiprocessing as mp, os, shutil, signal, statistics, subprocess, sys, tempfile, time
 
@@ -100,14 +102,21 @@ def cycles(uri, seconds):
     return n / (time.perf_counter() - t0)
 
 
-def rss_per_conn(d, count=200):
-    import libvirt
-    conns = [libvirt.open(d.uri) for _ in range(5)]
-    time.sleep(0.3); base = d.rss_kib()
-    conns += [libvirt.open(d.uri) for _ in range(count)]
-    time.sleep(0.5); grown = d.rss_kib()
-    for c in conns: c.close()
-    return (grown - base) * 1024 / count
+def memory(name, binary, count=800):
+    """Fresh daemon: idle RSS, then RSS growth per idle connection."""
+    import libvirt, resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, count + 256)), hard))
+    d = Daemon(name, binary)
+    try:
+        c0 = libvirt.open(d.uri); c0.close()
+        time.sleep(0.5); idle = d.rss_kib()
+        conns = [libvirt.open(d.uri) for _ in range(count)]
+        time.sleep(0.5); grown = d.rss_kib()
+        for c in conns: c.close()
+        return {"rss_idle": idle, "rss_per_conn": (grown - idle) * 1024 / count}
+    finally:
+        d.stop()
 
 
 def measure(d, seconds):
@@ -118,9 +127,6 @@ def measure(d, seconds):
     r["seq_info"] = n / el
     r["par16"] = par16(d.uri, seconds)
     r["cycles"] = cycles(d.uri, seconds)
-    time.sleep(0.5)
-    r["rss_idle"] = d.rss_kib()
-    r["rss_per_conn"] = rss_per_conn(d)
     return r
 
 
@@ -144,7 +150,9 @@ def main():
     try:
         for i in range(a.rounds):
             for d in ((ours, ref) if i % 2 == 0 else (ref, ours)):
-                res[d.name].append(measure(d, a.seconds))
+                r = measure(d, a.seconds)
+                r.update(memory(d.name, OURS if d is ours else REFERENCE))
+                res[d.name].append(r)
             print(f"round {i + 1}/{a.rounds} done", file=sys.stderr)
     finally:
         ours.stop(); ref.stop()

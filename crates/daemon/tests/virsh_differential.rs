@@ -320,3 +320,54 @@ fn shared_state_resets_with_last_connection() {
         );
     }
 }
+
+/// test:///ABSOLUTE/PATH.xml: a node file (with a `file=` domain) gives the same view on both.
+#[test]
+fn node_file_uri() {
+    let p = pair();
+    let golden = concat!(env!("CARGO_MANIFEST_DIR"), "/../driver-test/tests/golden");
+    for f in ["node1.xml", "dom2.xml"] {
+        std::fs::copy(format!("{golden}/{f}"), p.files.path().join(f)).unwrap();
+    }
+    let node = p.files.path().join("node1.xml").display().to_string();
+    let run = |d: &Daemon| {
+        let uri = format!("test+unix://{node}?socket={}", d.sock().display());
+        let script = "list --all ; nodeinfo ; net-list --all ; pool-list --all ; iface-list --all";
+        let (rc, out, err) = virsh(&uri, &[script]);
+        let names: Vec<String> = out.lines().filter(|l| !l.contains("CPU time")).map(String::from).collect();
+        let (_, x, _) = virsh(&uri, &["list --all --name"]);
+        let mut xml = String::new();
+        for n in x.lines().filter(|l| !l.is_empty()) {
+            xml += &virsh(&uri, &["dumpxml", n]).1;
+        }
+        (rc, names, err, xml)
+    };
+    assert_eq!(run(&p.ours), run(&p.reference));
+    let (_, out, err) = virsh(&format!("test+unix:///nosuch.xml?socket={}", p.ours.sock().display()), &["list"]);
+    let (_, out_r, err_r) = virsh(&format!("test+unix:///nosuch.xml?socket={}", p.reference.sock().display()), &["list"]);
+    assert_eq!((out, err), (out_r, err_r));
+}
+
+/// `virsh net-event` on one connection sees network lifecycle events caused by another.
+#[test]
+fn network_events_reach_another_client() {
+    let p = pair();
+    let dir = p.files.path().display().to_string();
+    let script = format!("net-define {dir}/net.xml ; net-start lab ; net-destroy lab ; net-undefine lab");
+    let watch = |d: &Daemon| {
+        std::process::Command::new("virsh")
+            .args(["-c", &d.uri(), "net-event", "--event", "lifecycle", "--loop", "--timeout", "4"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (w_ref, w_ours) = (watch(&p.reference), watch(&p.ours));
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert_eq!(virsh(&p.reference.uri(), &[&script]).0, 0);
+    assert_eq!(virsh(&p.ours.uri(), &[&script]).0, 0);
+    let out_ref = String::from_utf8_lossy(&w_ref.wait_with_output().unwrap().stdout).into_owned();
+    let out_ours = String::from_utf8_lossy(&w_ours.wait_with_output().unwrap().stdout).into_owned();
+    assert!(out_ref.contains("Started"), "reference saw no events: {out_ref}");
+    assert_eq!(out_ref, out_ours);
+}

@@ -15,7 +15,8 @@ use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
-use tokio::sync::{mpsc, watch, Notify, Semaphore};
+use std::collections::VecDeque;
+use tokio::sync::{watch, Notify, Semaphore};
 
 /// Frames queued for one client before it is considered stuck and dropped.
 pub const OUT_QUEUE: usize = 1024;
@@ -40,6 +41,42 @@ pub(crate) enum Out {
     Close,
 }
 
+/// A client's outgoing queue: bounded, allocation-free while empty, drained whole by the writer.
+#[derive(Debug, Default)]
+pub(crate) struct OutQueue {
+    q: Mutex<VecDeque<Out>>,
+    ready: Notify,
+}
+
+impl OutQueue {
+    /// Queue `m`; false if the queue is full (the client is not reading).
+    fn push(&self, m: Out) -> bool {
+        {
+            let mut q = self.q.lock().unwrap();
+            if q.len() >= OUT_QUEUE && !matches!(m, Out::Close) {
+                return false;
+            }
+            q.push_back(m);
+        }
+        self.ready.notify_one();
+        true
+    }
+
+    /// Wait for work and take all of it.
+    async fn take_all(&self, into: &mut VecDeque<Out>) {
+        loop {
+            {
+                let mut q = self.q.lock().unwrap();
+                if !q.is_empty() {
+                    std::mem::swap(&mut *q, into);
+                    return;
+                }
+            }
+            self.ready.notified().await;
+        }
+    }
+}
+
 /// A connected client, as programs and the admin interface see it.
 pub struct Client {
     /// Daemon-wide unique id.
@@ -54,7 +91,7 @@ pub struct Client {
     pub identity: ClientIdentity,
     readonly: AtomicBool,
     authenticated: AtomicBool,
-    out: mpsc::Sender<Out>,
+    out: OutQueue,
     closed: watch::Sender<bool>,
     keepalive_on: AtomicBool,
     keepalive_changed: Notify,
@@ -94,7 +131,7 @@ impl Client {
 
     /// Queue a frame (an event). A client whose queue is full is not reading: it is dropped.
     pub fn send(&self, frame: Vec<u8>) {
-        if self.out.try_send(Out::Frame(frame, Vec::new())).is_err() {
+        if !self.out.push(Out::Frame(frame, Vec::new())) {
             tracing::warn!(
                 client = self.id,
                 "client is not reading its messages; dropping it"
@@ -142,7 +179,6 @@ pub(crate) async fn serve(
     readonly: bool,
     authenticated: bool,
 ) {
-    let (tx, rx) = mpsc::channel(OUT_QUEUE);
     let (closed, closed_rx) = watch::channel(false);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -156,7 +192,7 @@ pub(crate) async fn serve(
         identity,
         readonly: AtomicBool::new(readonly),
         authenticated: AtomicBool::new(authenticated),
-        out: tx,
+        out: OutQueue::default(),
         closed,
         keepalive_on: AtomicBool::new(false),
         keepalive_changed: Notify::new(),
@@ -165,7 +201,14 @@ pub(crate) async fn serve(
     tracing::debug!(client = client.id, server = %server.name, identity = ?client.identity, "client connected");
     server.register(&client);
     let stream = Arc::new(stream);
-    let writer = tokio::spawn(write_loop(stream.clone(), rx, closed_rx.clone()));
+    let writer = {
+        let (stream, client, closed) = (stream.clone(), client.clone(), closed_rx.clone());
+        tokio::spawn(async move {
+            write_loop(stream, client.clone(), closed).await;
+            // A failed or finished writer ends the connection.
+            client.close();
+        })
+    };
     read_loop(&server, &client, &stream, closed_rx).await;
     client.close();
     let _ = writer.await;
@@ -174,64 +217,71 @@ pub(crate) async fn serve(
     tracing::debug!(client = client.id, "client disconnected");
 }
 
-async fn write_loop(
-    stream: Arc<Stream>,
-    mut rx: mpsc::Receiver<Out>,
-    mut closed: watch::Receiver<bool>,
-) {
-    let mut buf = Vec::with_capacity(64 * 1024);
+async fn write_out(stream: &Stream, frame: &[u8], fds: &[OwnedFd]) -> bool {
+    if stream.write_all(frame).await.is_err() {
+        return false;
+    }
+    for fd in fds {
+        if stream.send_fd(fd).await.is_err() {
+            return false;
+        }
+    }
+    true
+}
+
+async fn write_loop(stream: Arc<Stream>, client: Arc<Client>, mut closed: watch::Receiver<bool>) {
+    let mut work: VecDeque<Out> = VecDeque::new();
+    let mut batch: Vec<u8> = Vec::new();
+    let mut closing = false;
     loop {
-        let first = tokio::select! {
-            biased;
-            m = rx.recv() => m,
-            _ = closed.changed() => {
-                // Flush what is already queued (e.g. the CONNECT_CLOSE reply), then stop.
-                let mut pending = Vec::new();
-                while let Ok(m) = rx.try_recv() { pending.push(m); }
-                for m in pending {
-                    if let Out::Frame(f, fds) = m {
-                        if stream.write_all(&f).await.is_err() { return; }
-                        for fd in &fds { if stream.send_fd(fd).await.is_err() { return; } }
-                    }
+        if !closing {
+            tokio::select! {
+                biased;
+                _ = client.out.take_all(&mut work) => {}
+                _ = closed.changed() => {
+                    // Flush what is already queued (e.g. the CONNECT_CLOSE reply), then stop.
+                    closing = true;
+                    std::mem::swap(&mut *client.out.q.lock().unwrap(), &mut work);
                 }
-                return;
-            }
-        };
-        let Some(mut msg) = first else { return };
-        loop {
-            match msg {
-                Out::Close => {
-                    let _ = stream.write_all(&buf).await;
-                    return;
-                }
-                Out::Frame(f, fds) => {
-                    buf.extend_from_slice(&f);
-                    if !fds.is_empty() {
-                        if stream.write_all(&buf).await.is_err() {
-                            return;
-                        }
-                        buf.clear();
-                        for fd in &fds {
-                            if stream.send_fd(fd).await.is_err() {
-                                return;
-                            }
-                        }
-                    }
-                }
-            }
-            if buf.len() >= 256 * 1024 {
-                break;
-            }
-            match rx.try_recv() {
-                Ok(m) => msg = m,
-                Err(_) => break,
             }
         }
-        if !buf.is_empty() {
-            if stream.write_all(&buf).await.is_err() {
-                return;
+        // A lone frame is written as is; several are batched into one write. Fds follow their
+        // frame, so a frame with fds flushes the batch first.
+        if work.len() == 1 {
+            if let Some(Out::Frame(f, fds)) = work.front() {
+                if !write_out(&stream, f, fds).await {
+                    return;
+                }
+                work.clear();
             }
-            buf.clear();
+        }
+        for m in work.drain(..) {
+            match m {
+                Out::Close => {
+                    closing = true;
+                    break;
+                }
+                Out::Frame(f, fds) if fds.is_empty() => batch.extend_from_slice(&f),
+                Out::Frame(f, fds) => {
+                    if !write_out(&stream, &batch, &[]).await || !write_out(&stream, &f, &fds).await {
+                        return;
+                    }
+                    batch.clear();
+                }
+            }
+        }
+        if !batch.is_empty() && !write_out(&stream, &batch, &[]).await {
+            return;
+        }
+        batch.clear();
+        if batch.capacity() > 256 * 1024 {
+            batch = Vec::new();
+        }
+        if work.capacity() > 64 {
+            work = VecDeque::new();
+        }
+        if closing {
+            return;
         }
     }
 }
@@ -402,17 +452,32 @@ fn deliver(client: &Client, reply: Reply) {
         Reply::Frame(f) => Out::Frame(f, Vec::new()),
         Reply::FrameWithFds(f, fds) => Out::Frame(f, fds),
         Reply::CloseAfter(f) => {
-            let _ = client.out.try_send(Out::Frame(f, Vec::new()));
-            let _ = client.out.try_send(Out::Close);
+            client.out.push(Out::Frame(f, Vec::new()));
+            client.out.push(Out::Close);
             client.close();
             return;
         }
     };
-    if client.out.try_send(msg).is_err() {
+    if !client.out.push(msg) {
         tracing::warn!(
             client = client.id,
             "client is not reading its replies; dropping it"
         );
         client.close();
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    //! Memory regression guards.
+    /// Idle connections must stay cheap: the per-connection task and client record are the
+    /// bulk of what an idle connection costs.
+    #[tokio::test]
+    async fn per_connection_state_stays_small() {
+        let server = crate::Server::new("x", Default::default(), vec![]);
+        let (a, _b) = tokio::net::UnixStream::pair().unwrap();
+        let f = super::serve(server, super::Stream::Unix(a), Default::default(), 0, false, true);
+        assert!(std::mem::size_of_val(&f) <= 1024, "serve future is {} bytes", std::mem::size_of_val(&f));
+        assert!(std::mem::size_of::<super::Client>() <= 320);
     }
 }

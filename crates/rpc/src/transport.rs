@@ -34,33 +34,35 @@ impl RecvBuf {
         &self.buf[self.start..]
     }
 
-    /// Mark `n` bytes consumed.
+    /// Mark `n` bytes consumed. An emptied buffer gives its memory back when it had grown
+    /// large, so idle connections cost almost nothing.
     pub fn consume(&mut self, n: usize) {
         self.start += n;
         if self.start == self.buf.len() {
-            self.buf.clear();
             self.start = 0;
+            if self.buf.capacity() > 64 * 1024 {
+                self.buf = Vec::new();
+            } else {
+                self.buf.clear();
+            }
         }
     }
 
-    /// Make room for reading at least `want` unconsumed bytes in total; returns the spare space.
-    fn spare(&mut self, want: usize) -> &mut [u8] {
-        if self.start > 0 && (self.start > self.buf.len() / 2 || self.buf.capacity() < want) {
+    fn append(&mut self, bytes: &[u8]) {
+        if self.start > 0 && self.start >= self.buf.len() / 2 {
             self.buf.drain(..self.start);
             self.start = 0;
         }
-        let have = self.buf.len();
-        let target = (want.max(have - self.start + 1) + self.start).max(have + 16 * 1024);
-        // Read at most 256 KiB beyond what is needed, so one read can hold many small frames
-        // but a huge announced frame is only allocated as it actually arrives.
-        let target = target.min(have + 256 * 1024).max(have + 1);
-        self.buf.resize(target, 0);
-        &mut self.buf[have..]
+        self.buf.extend_from_slice(bytes);
     }
+}
 
-    fn commit(&mut self, old_len: usize, n: usize) {
-        self.buf.truncate(old_len + n);
-    }
+/// Reads land in a per-thread scratch buffer first; only bytes not yet framed are copied into
+/// the connection's own [`RecvBuf`].
+const SCRATCH_SIZE: usize = 256 * 1024;
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0; SCRATCH_SIZE]);
 }
 
 impl Stream {
@@ -72,36 +74,29 @@ impl Stream {
                 Stream::Tcp(s) => s.readable().await?,
                 Stream::Unix(s) => s.readable().await?,
             }
-            let old = rb.buf.len();
-            let res = match self {
-                Stream::Tcp(s) => {
-                    let spare = rb.spare(want);
-                    s.try_read(spare)
+            let res = SCRATCH.with(|scratch| {
+                let mut scratch = scratch.borrow_mut();
+                let room = want.saturating_sub(rb.data().len()).clamp(4096, SCRATCH_SIZE);
+                let spare = &mut scratch[..room];
+                let r = match self {
+                    Stream::Tcp(s) => s.try_read(spare),
+                    Stream::Unix(s) => {
+                        let fd = s.as_raw_fd();
+                        let mut got_fds = Vec::new();
+                        let r = s.try_io(Interest::READABLE, || recv_with_fds(fd, spare, &mut got_fds));
+                        rb.fds.extend(got_fds);
+                        r
+                    }
+                };
+                if let Ok(n) = r {
+                    rb.append(&scratch[..n]);
                 }
-                Stream::Unix(s) => {
-                    let fd = s.as_raw_fd();
-                    let mut got_fds = Vec::new();
-                    let spare = rb.spare(want);
-                    let r = s.try_io(Interest::READABLE, || {
-                        recv_with_fds(fd, spare, &mut got_fds)
-                    });
-                    rb.fds.extend(got_fds);
-                    r
-                }
-            };
+                r
+            });
             match res {
-                Ok(n) => {
-                    rb.commit(old, n);
-                    return Ok(n);
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    rb.commit(old, 0);
-                    continue;
-                }
-                Err(e) => {
-                    rb.commit(old, 0);
-                    return Err(e);
-                }
+                Ok(n) => return Ok(n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(e) => return Err(e),
             }
         }
     }
