@@ -334,7 +334,11 @@ fn node_file_uri() {
         let uri = format!("test+unix://{node}?socket={}", d.sock().display());
         let script = "list --all ; nodeinfo ; net-list --all ; pool-list --all ; iface-list --all";
         let (rc, out, err) = virsh(&uri, &[script]);
-        let names: Vec<String> = out.lines().filter(|l| !l.contains("CPU time")).map(String::from).collect();
+        let names: Vec<String> = out
+            .lines()
+            .filter(|l| !l.contains("CPU time"))
+            .map(String::from)
+            .collect();
         let (_, x, _) = virsh(&uri, &["list --all --name"]);
         let mut xml = String::new();
         for n in x.lines().filter(|l| !l.is_empty()) {
@@ -343,8 +347,17 @@ fn node_file_uri() {
         (rc, names, err, xml)
     };
     assert_eq!(run(&p.ours), run(&p.reference));
-    let (_, out, err) = virsh(&format!("test+unix:///nosuch.xml?socket={}", p.ours.sock().display()), &["list"]);
-    let (_, out_r, err_r) = virsh(&format!("test+unix:///nosuch.xml?socket={}", p.reference.sock().display()), &["list"]);
+    let (_, out, err) = virsh(
+        &format!("test+unix:///nosuch.xml?socket={}", p.ours.sock().display()),
+        &["list"],
+    );
+    let (_, out_r, err_r) = virsh(
+        &format!(
+            "test+unix:///nosuch.xml?socket={}",
+            p.reference.sock().display()
+        ),
+        &["list"],
+    );
     assert_eq!((out, err), (out_r, err_r));
 }
 
@@ -353,10 +366,20 @@ fn node_file_uri() {
 fn network_events_reach_another_client() {
     let p = pair();
     let dir = p.files.path().display().to_string();
-    let script = format!("net-define {dir}/net.xml ; net-start lab ; net-destroy lab ; net-undefine lab");
+    let script =
+        format!("net-define {dir}/net.xml ; net-start lab ; net-destroy lab ; net-undefine lab");
     let watch = |d: &Daemon| {
         std::process::Command::new("virsh")
-            .args(["-c", &d.uri(), "net-event", "--event", "lifecycle", "--loop", "--timeout", "4"])
+            .args([
+                "-c",
+                &d.uri(),
+                "net-event",
+                "--event",
+                "lifecycle",
+                "--loop",
+                "--timeout",
+                "4",
+            ])
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -368,6 +391,9 @@ fn network_events_reach_another_client() {
     assert_eq!(virsh(&p.ours.uri(), &[&script]).0, 0);
     let out_ref = String::from_utf8_lossy(&w_ref.wait_with_output().unwrap().stdout).into_owned();
     let out_ours = String::from_utf8_lossy(&w_ours.wait_with_output().unwrap().stdout).into_owned();
-    assert!(out_ref.contains("Started"), "reference saw no events: {out_ref}");
+    assert!(
+        out_ref.contains("Started"),
+        "reference saw no events: {out_ref}"
+    );
     assert_eq!(out_ref, out_ours);
 }

@@ -10,12 +10,12 @@ use crate::transport::{RecvBuf, Stream};
 use oxvirt_proto::{keepalive as ka, Header, MsgStatus, MsgType};
 use oxvirt_virerror::{ErrorCode, ErrorDomain, VirError};
 use std::any::Any;
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
-use std::collections::VecDeque;
 use tokio::sync::{watch, Notify, Semaphore};
 
 /// Frames queued for one client before it is considered stuck and dropped.
@@ -263,7 +263,8 @@ async fn write_loop(stream: Arc<Stream>, client: Arc<Client>, mut closed: watch:
                 }
                 Out::Frame(f, fds) if fds.is_empty() => batch.extend_from_slice(&f),
                 Out::Frame(f, fds) => {
-                    if !write_out(&stream, &batch, &[]).await || !write_out(&stream, &f, &fds).await {
+                    if !write_out(&stream, &batch, &[]).await || !write_out(&stream, &f, &fds).await
+                    {
                         return;
                     }
                     batch.clear();
@@ -476,8 +477,19 @@ mod size_tests {
     async fn per_connection_state_stays_small() {
         let server = crate::Server::new("x", Default::default(), vec![]);
         let (a, _b) = tokio::net::UnixStream::pair().unwrap();
-        let f = super::serve(server, super::Stream::Unix(a), Default::default(), 0, false, true);
-        assert!(std::mem::size_of_val(&f) <= 1024, "serve future is {} bytes", std::mem::size_of_val(&f));
+        let f = super::serve(
+            server,
+            super::Stream::unix(a).unwrap(),
+            Default::default(),
+            0,
+            false,
+            true,
+        );
+        assert!(
+            std::mem::size_of_val(&f) <= 1024,
+            "serve future is {} bytes",
+            std::mem::size_of_val(&f)
+        );
         assert!(std::mem::size_of::<super::Client>() <= 320);
     }
 }

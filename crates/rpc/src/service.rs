@@ -128,7 +128,13 @@ impl Service {
                                 pid: cred.and_then(|c| c.pid()),
                                 sock_addr: None,
                             };
-                            (Stream::Unix(s), id, transport::UNIX)
+                            match Stream::unix(s) {
+                                Ok(s) => (s, id, transport::UNIX),
+                                Err(e) => {
+                                    accept_error(&e).await;
+                                    continue;
+                                }
+                            }
                         }
                         Err(e) => {
                             accept_error(&e).await;
@@ -142,7 +148,13 @@ impl Service {
                                 sock_addr: Some(unmap(peer)),
                                 ..Default::default()
                             };
-                            (Stream::Tcp(s), id, transport::TCP)
+                            match Stream::tcp(s) {
+                                Ok(s) => (s, id, transport::TCP),
+                                Err(e) => {
+                                    accept_error(&e).await;
+                                    continue;
+                                }
+                            }
                         }
                         Err(e) => {
                             accept_error(&e).await;

@@ -9,14 +9,30 @@ use std::collections::VecDeque;
 use std::io::{self, IoSlice, IoSliceMut};
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use tokio::io::Interest;
-use tokio::net::{TcpStream, UnixStream};
+use tokio::io::unix::AsyncFd;
 
-/// A connected socket.
+/// A connected socket, registered with the runtime. Readiness is managed by hand: after a
+/// read that returned less than it asked for, the socket is known to be drained and its read
+/// readiness is cleared without the extra EAGAIN syscall (the runtime's epoll is edge-triggered,
+/// so data arriving later raises a fresh event).
 #[derive(Debug)]
-pub enum Stream {
-    Unix(UnixStream),
-    Tcp(TcpStream),
+pub struct Stream {
+    fd: AsyncFd<Sock>,
+}
+
+#[derive(Debug)]
+enum Sock {
+    Unix(std::os::unix::net::UnixStream),
+    Tcp(std::net::TcpStream),
+}
+
+impl AsRawFd for Sock {
+    fn as_raw_fd(&self) -> RawFd {
+        match self {
+            Sock::Unix(s) => s.as_raw_fd(),
+            Sock::Tcp(s) => s.as_raw_fd(),
+        }
+    }
 }
 
 /// Bytes received but not yet framed, and fds received but not yet claimed.
@@ -66,36 +82,69 @@ thread_local! {
 }
 
 impl Stream {
+    /// Wrap an accepted UNIX connection.
+    pub fn unix(s: tokio::net::UnixStream) -> io::Result<Stream> {
+        let s = s.into_std()?;
+        s.set_nonblocking(true)?;
+        Self::register(Sock::Unix(s))
+    }
+
+    /// Wrap an accepted TCP connection.
+    pub fn tcp(s: tokio::net::TcpStream) -> io::Result<Stream> {
+        let s = s.into_std()?;
+        s.set_nonblocking(true)?;
+        Self::register(Sock::Tcp(s))
+    }
+
+    fn register(sock: Sock) -> io::Result<Stream> {
+        // SAFETY: `Sock` owns its socket and always returns the same open fd from `as_raw_fd`;
+        // the fd is closed only when the `Sock` (and so the `AsyncFd`) is dropped.
+        let fd = unsafe { AsyncFd::register(sock) }.map_err(|e| e.into_parts().1)?;
+        Ok(Stream { fd })
+    }
+
+    fn is_unix(&self) -> bool {
+        matches!(self.fd.get_ref(), Sock::Unix(_))
+    }
+
     /// Wait for data and read some into `rb`; `want` is how many unconsumed bytes the framer
     /// needs. Returns the number of bytes read (0 = peer closed). Cancel-safe.
     pub async fn read_into(&self, rb: &mut RecvBuf, want: usize) -> io::Result<usize> {
+        let raw = self.fd.get_ref().as_raw_fd();
+        let unix = self.is_unix();
         loop {
-            match self {
-                Stream::Tcp(s) => s.readable().await?,
-                Stream::Unix(s) => s.readable().await?,
-            }
+            let mut guard = self.fd.readable().await?;
             let res = SCRATCH.with(|scratch| {
                 let mut scratch = scratch.borrow_mut();
-                let room = want.saturating_sub(rb.data().len()).clamp(4096, SCRATCH_SIZE);
+                let room = want
+                    .saturating_sub(rb.data().len())
+                    .clamp(4096, SCRATCH_SIZE);
                 let spare = &mut scratch[..room];
-                let r = match self {
-                    Stream::Tcp(s) => s.try_read(spare),
-                    Stream::Unix(s) => {
-                        let fd = s.as_raw_fd();
-                        let mut got_fds = Vec::new();
-                        let r = s.try_io(Interest::READABLE, || recv_with_fds(fd, spare, &mut got_fds));
-                        rb.fds.extend(got_fds);
-                        r
-                    }
+                let r = if unix {
+                    let mut got_fds = Vec::new();
+                    let r = recv_with_fds(raw, spare, &mut got_fds);
+                    rb.fds.extend(got_fds);
+                    r
+                } else {
+                    nix::sys::socket::recv(raw, spare, MsgFlags::empty()).map_err(io::Error::from)
                 };
                 if let Ok(n) = r {
                     rb.append(&scratch[..n]);
                 }
-                r
+                r.map(|n| (n, room))
             });
             match res {
-                Ok(n) => return Ok(n),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Ok((n, room)) => {
+                    if n > 0 && n < room {
+                        guard.clear_ready();
+                    }
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    guard.clear_ready();
+                    continue;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             }
         }
@@ -103,22 +152,18 @@ impl Stream {
 
     /// Write all of `data`.
     pub async fn write_all(&self, mut data: &[u8]) -> io::Result<()> {
+        let raw = self.fd.get_ref().as_raw_fd();
         while !data.is_empty() {
-            let n = match self {
-                Stream::Tcp(s) => {
-                    s.writable().await?;
-                    s.try_write(data)
-                }
-                Stream::Unix(s) => {
-                    s.writable().await?;
-                    s.try_write(data)
-                }
-            };
-            match n {
+            // Try first: the socket buffer almost always has room, which saves a poll.
+            match nix::sys::socket::send(raw, data, MsgFlags::MSG_NOSIGNAL | MsgFlags::MSG_DONTWAIT)
+            {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => data = &data[n..],
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                Err(e) => return Err(e),
+                // Readiness may be stale: clear it and retry the send; a still-full socket then
+                // waits for the next edge.
+                Err(nix::errno::Errno::EAGAIN) => self.fd.writable().await?.clear_ready(),
+                Err(nix::errno::Errno::EINTR) => {}
+                Err(e) => return Err(e.into()),
             }
         }
         Ok(())
@@ -126,43 +171,45 @@ impl Stream {
 
     /// Pass one fd with one dummy byte (UNIX sockets only).
     pub async fn send_fd(&self, fd: &OwnedFd) -> io::Result<()> {
-        let Stream::Unix(s) = self else {
+        if !self.is_unix() {
             return Err(io::Error::new(
                 io::ErrorKind::Unsupported,
                 "fd passing needs a UNIX socket",
             ));
-        };
-        let raw = [fd.as_raw_fd()];
+        }
+        let raw = self.fd.get_ref().as_raw_fd();
+        let fds = [fd.as_raw_fd()];
         loop {
-            s.writable().await?;
-            let r = s.try_io(Interest::WRITABLE, || {
-                let iov = [IoSlice::new(&[0u8])];
-                let cmsg = [ControlMessage::ScmRights(&raw)];
-                sendmsg::<()>(s.as_raw_fd(), &iov, &cmsg, MsgFlags::MSG_NOSIGNAL, None)
-                    .map_err(io::Error::from)
-            });
-            match r {
+            let iov = [IoSlice::new(&[0u8])];
+            let cmsg = [ControlMessage::ScmRights(&fds)];
+            match sendmsg::<()>(
+                raw,
+                &iov,
+                &cmsg,
+                MsgFlags::MSG_NOSIGNAL | MsgFlags::MSG_DONTWAIT,
+                None,
+            ) {
                 Ok(_) => return Ok(()),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                Err(e) => return Err(e),
+                Err(nix::errno::Errno::EAGAIN) => self.fd.writable().await?.clear_ready(),
+                Err(nix::errno::Errno::EINTR) => {}
+                Err(e) => return Err(e.into()),
             }
         }
     }
 
     /// Shut down both directions (the peer sees EOF).
     pub fn shutdown(&self) {
-        let fd = match self {
-            Stream::Tcp(s) => s.as_raw_fd(),
-            Stream::Unix(s) => s.as_raw_fd(),
-        };
-        let _ = nix::sys::socket::shutdown(fd, nix::sys::socket::Shutdown::Both);
+        let _ = nix::sys::socket::shutdown(
+            self.fd.get_ref().as_raw_fd(),
+            nix::sys::socket::Shutdown::Both,
+        );
     }
 
     /// The TCP peer address, if any.
     pub fn peer_addr(&self) -> Option<SocketAddr> {
-        match self {
-            Stream::Tcp(s) => s.peer_addr().ok(),
-            Stream::Unix(_) => None,
+        match self.fd.get_ref() {
+            Sock::Tcp(s) => s.peer_addr().ok(),
+            Sock::Unix(_) => None,
         }
     }
 }
@@ -190,8 +237,8 @@ mod tests {
 
     #[tokio::test]
     async fn bytes_and_fds_arrive_in_order() {
-        let (a, b) = UnixStream::pair().unwrap();
-        let (a, b) = (Stream::Unix(a), Stream::Unix(b));
+        let (a, b) = tokio::net::UnixStream::pair().unwrap();
+        let (a, b) = (Stream::unix(a).unwrap(), Stream::unix(b).unwrap());
         a.write_all(b"hello").await.unwrap();
         let f = std::fs::File::open("/dev/null").unwrap();
         a.send_fd(&OwnedFd::from(f)).await.unwrap();
