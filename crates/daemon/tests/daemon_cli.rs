@@ -190,3 +190,118 @@ fn session_mode_paths_and_same_uid_rule() {
     assert_eq!(st.code(), Some(0));
     assert!(!sock.exists());
 }
+
+/// TCP with --listen: one dual-stack wildcard socket serves IPv4 and IPv6 clients, and
+/// virt-admin reports the IPv4 peer unmapped (a.b.c.d:port).
+#[test]
+fn tcp_listener_serves_ipv4_and_ipv6() {
+    let port = 20000 + (std::process::id() % 20000) as u16;
+    let d = Daemon::start(
+        Kind::Ours,
+        &format!("listen_tcp = 1\nlisten_tls = 0\nauth_tcp = \"none\"\ntcp_port = \"{port}\""),
+        &["--listen"],
+    );
+    let (rc, out, err) = virsh(
+        &format!("test+tcp://127.0.0.1:{port}/default"),
+        &["domstate", "test"],
+    );
+    assert_eq!((rc, out.trim()), (0, "running"), "{err}");
+    let (rc, out, err) = virsh(
+        &format!("test+tcp://[::1]:{port}/default"),
+        &["domstate", "test"],
+    );
+    assert_eq!((rc, out.trim()), (0, "running"), "{err}");
+    let mut holder = Command::new("virsh")
+        .args([
+            "-c",
+            &format!("test+tcp://127.0.0.1:{port}/default"),
+            "event",
+            "--all",
+            "--loop",
+            "--timeout",
+            "10",
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    let (_, list, _) = common::virt_admin(&d.admin_uri(), &["srv-clients-list", "libvirtd"]);
+    let id = list
+        .lines()
+        .find(|l| l.contains("tcp"))
+        .and_then(|l| l.split_whitespace().next())
+        .map(String::from);
+    let info = id.map(|id| common::virt_admin(&d.admin_uri(), &["client-info", "libvirtd", &id]).1);
+    let _ = holder.kill();
+    let _ = holder.wait();
+    let info = info.expect("a tcp client is listed");
+    assert!(
+        info.lines()
+            .any(|l| l.contains("sock_addr") && l.contains("127.0.0.1:")),
+        "{info}"
+    );
+    assert!(!info.contains("::ffff:"), "{info}");
+}
+
+#[test]
+fn daemon_flag_forks_and_reports_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("c.conf");
+    std::fs::write(
+        &conf,
+        format!("unix_sock_dir = \"{}/run\"\n", dir.path().display()),
+    )
+    .unwrap();
+    let pid = dir.path().join("d.pid");
+    // The foreground process returns once the daemon is serving.
+    let (rc, _, err) = run_bounded(
+        Command::new(ours_bin())
+            .arg("-d")
+            .arg("-f")
+            .arg(&conf)
+            .arg("-p")
+            .arg(&pid),
+        20,
+    );
+    assert_eq!(rc, 0, "{err}");
+    let sock = dir.path().join("run/libvirt-sock");
+    assert!(sock.exists());
+    let daemon_pid: i32 = std::fs::read_to_string(&pid)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let (rc, out, _) = virsh(
+        &format!("test+unix:///default?socket={}", sock.display()),
+        &["domstate", "test"],
+    );
+    assert_eq!((rc, out.trim()), (0, "running"));
+    // A failure after the fork (the pid file is held) reaches the foreground process.
+    let conf2 = dir.path().join("c2.conf");
+    std::fs::write(
+        &conf2,
+        format!("unix_sock_dir = \"{}/run2\"\n", dir.path().display()),
+    )
+    .unwrap();
+    let (rc, _, err) = run_bounded(
+        Command::new(ours_bin())
+            .arg("-d")
+            .arg("-f")
+            .arg(&conf2)
+            .arg("-p")
+            .arg(&pid),
+        20,
+    );
+    assert_eq!(rc, 1, "{err}");
+    assert!(err.contains("Failed to start daemon"), "{err}");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(daemon_pid),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let t0 = Instant::now();
+    while pid.exists() && t0.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!pid.exists() && !sock.exists());
+}
