@@ -31,3 +31,21 @@ pub use event::{DriverEvent, EventSink};
 pub use node::NodeInfo;
 pub use refs::*;
 pub use state::TestState;
+
+/// Helpers shared by the unit tests of every object family.
+#[cfg(test)]
+pub(crate) mod test_util {
+    /// A golden file captured from the reference daemon.
+    pub fn golden(name: &str) -> String {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/golden")
+            .join(name);
+        std::fs::read_to_string(p).unwrap()
+    }
+
+    /// (code, domain, message) of a driver error, as clients see it.
+    pub fn vir(e: crate::DriverError) -> (i32, i32, String) {
+        let v = e.to_vir();
+        (v.code, v.domain, v.message)
+    }
+}

@@ -1,18 +1,7 @@
 //! Unit tests of host interfaces against behaviour observed on libvirt 9.0's test driver.
 
 use super::*;
-
-fn golden(name: &str) -> String {
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(name);
-    std::fs::read_to_string(p).unwrap()
-}
-
-fn vir(e: DriverError) -> (i32, i32, String) {
-    let v = e.to_vir();
-    (v.code, v.domain, v.message)
-}
+use crate::test_util::{golden, vir};
 
 const ETH2: &str = "<interface type='ethernet' name='eth2'><start mode='onboot'/>\
     <mac address='aa:bb:cc:dd:ee:00'/><mtu size='1500'/><protocol family='ipv4'>\

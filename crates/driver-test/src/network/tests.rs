@@ -1,21 +1,10 @@
 //! Unit tests of the network list against behaviour observed on libvirt 9.0's test driver.
 
 use super::*;
+use crate::test_util::{golden, vir};
 
 const N1: &str = "<network><name>n1</name><bridge name='br1'/><ip address='10.0.0.1' \
     netmask='255.255.255.0'><dhcp><range start='10.0.0.2' end='10.0.0.9'/></dhcp></ip></network>";
-
-fn golden(name: &str) -> String {
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(name);
-    std::fs::read_to_string(p).unwrap()
-}
-
-fn vir(e: DriverError) -> (i32, i32, String) {
-    let v = e.to_vir();
-    (v.code, v.domain, v.message)
-}
 
 fn drain(rx: &mut tokio::sync::broadcast::Receiver<DriverEvent>) -> Vec<(String, i32)> {
     let mut out = vec![];

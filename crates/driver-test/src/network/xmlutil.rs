@@ -9,23 +9,9 @@ use oxvirt_virerror::{ErrorCode, ErrorDomain, VirError};
 use crate::error::{DriverError, DriverResult};
 
 /// libvirt's `VIR_FROM_XML` error domain number.
-pub(crate) const FROM_XML: i32 = 5;
+pub(crate) const FROM_XML: i32 = crate::xmlfmt::VIR_FROM_XML;
 
-/// Escape text or an attribute value as libvirt's `virBufferEscapeString` does.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '\'' => out.push_str("&apos;"),
-            '"' => out.push_str("&quot;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use crate::xmlfmt::escape;
 
 /// An owned XML element (attributes in document order, trimmed text, child elements).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,18 +1,7 @@
 //! Unit tests of node devices against behaviour observed on libvirt 9.0's test driver.
 
 use super::*;
-
-fn golden(name: &str) -> String {
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(name);
-    std::fs::read_to_string(p).unwrap()
-}
-
-fn vir(e: DriverError) -> (i32, i32, String) {
-    let v = e.to_vir();
-    (v.code, v.domain, v.message)
-}
+use crate::test_util::{golden, vir};
 
 fn names(v: Vec<NodeDeviceRef>) -> Vec<String> {
     v.into_iter().map(|r| r.name).collect()

@@ -1,20 +1,9 @@
 //! Unit tests of pools and volumes against behaviour observed on libvirt 9.0's test driver.
 
 use super::*;
+use crate::test_util::{golden, vir};
 
 const DP: &str = "default-pool";
-
-fn golden(name: &str) -> String {
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(name);
-    std::fs::read_to_string(p).unwrap()
-}
-
-fn vir(e: DriverError) -> (i32, i32, String) {
-    let v = e.to_vir();
-    (v.code, v.domain, v.message)
-}
 
 fn events(rx: &mut tokio::sync::broadcast::Receiver<DriverEvent>) -> Vec<(String, i32)> {
     let mut out = vec![];
