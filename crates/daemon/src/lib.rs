@@ -7,6 +7,7 @@
 //! ([`remote`] on the main server, [`admin`] on the admin server), opens the [`sockets`] and
 //! serves until a signal, an admin shutdown or the idle timeout. Exit codes are [`exit`]'s.
 
+pub mod activation;
 pub mod admin;
 pub mod cli;
 pub mod daemonize;

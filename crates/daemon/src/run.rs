@@ -5,6 +5,7 @@
 //! READY=1 → serve until a signal or the idle timeout → close clients, remove sockets and the
 //! pid file.
 
+use crate::activation::{self, Activation};
 use crate::cli::{self, Cli};
 use crate::daemonize::{self, StatusPipe};
 use crate::exit::{self, ExitCode};
@@ -57,6 +58,14 @@ pub fn main(spec: &'static DaemonSpec) -> i32 {
         eprintln!("{argv0}: unrecognized option '--listen'");
         return exit::FAILURE;
     }
+    // Activation is read before anything else can start a thread.
+    let activation = match activation::detect() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("{argv0}: error: {e}");
+            return ExitCode::Network as i32;
+        }
+    };
     let timeout = match cli.timeout.as_deref().map(cli::parse_timeout) {
         None => 0,
         Some(Some(t)) => t,
@@ -145,6 +154,7 @@ pub fn main(spec: &'static DaemonSpec) -> i32 {
         timeout,
         logging,
         &mut status,
+        activation,
     ));
     rt.shutdown_timeout(Duration::from_secs(2));
     drop(pidfile);
@@ -159,6 +169,7 @@ async fn serve(
     timeout: u32,
     logging: Logging,
     status: &mut StatusPipe,
+    activation: Activation,
 ) -> i32 {
     let limits = ServerLimits {
         max_clients: config.max_clients as usize,
@@ -190,7 +201,29 @@ async fn serve(
     );
     admin_state.set_servers(vec![main_server.clone(), admin_server.clone()]);
 
-    let services = match sockets::open(spec, cli, config, paths, &main_server, &admin_server) {
+    if let Activation::InetdConnection(fd) = activation {
+        status.report(0);
+        let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
+        let auth = sockets::connection_auth_none(config, oxvirt_rpc::service::is_ip_fd(&fd));
+        if let Err(e) = oxvirt_rpc::service::serve_connection(main_server, fd, false, auth).await {
+            tracing::error!("Unable to serve the connection on stdin: {e}");
+            return ExitCode::Network as i32;
+        }
+        return ExitCode::Ok as i32;
+    }
+    let _ = sd_notify::notify(
+        false,
+        &[sd_notify::NotifyState::Status("Starting: opening sockets")],
+    );
+    let services = match sockets::open(
+        spec,
+        cli,
+        config,
+        paths,
+        &main_server,
+        &admin_server,
+        activation,
+    ) {
         Ok(s) => s,
         Err(e) => {
             tracing::error!("{e}");
@@ -199,8 +232,15 @@ async fn serve(
         }
     };
     status.report(0);
-    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
-    tracing::info!("{} ready; serving {} socket(s)", spec.name, services.len());
+    let ready = format!("Ready: serving {} socket(s)", services.len());
+    let _ = sd_notify::notify(
+        false,
+        &[
+            sd_notify::NotifyState::Ready,
+            sd_notify::NotifyState::Status(&ready),
+        ],
+    );
+    tracing::info!("{}: {ready}", spec.name);
 
     let reason = wait_for_stop(
         &[main_server.clone(), admin_server.clone()],
@@ -209,7 +249,14 @@ async fn serve(
     )
     .await;
     tracing::info!("{}: {reason}; shutting down", spec.name);
-    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
+    let stopping = format!("Stopping: {reason}");
+    let _ = sd_notify::notify(
+        false,
+        &[
+            sd_notify::NotifyState::Stopping,
+            sd_notify::NotifyState::Status(&stopping),
+        ],
+    );
     for s in &services {
         s.abort();
     }

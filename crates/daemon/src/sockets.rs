@@ -3,11 +3,12 @@
 //! `listen_tcp`). A wildcard TCP listener is one `[::]` socket with IPV6_V6ONLY off, so IPv4
 //! peers arrive as `::ffff:a.b.c.d` (reported unmapped); without IPv6 it falls back to 0.0.0.0.
 
+use crate::activation::{Activation, ActivationError};
 use crate::cli::Cli;
 use crate::family::DaemonSpec;
 use crate::paths::Paths;
 use oxvirt_conf::{AuthType, DaemonConfig};
-use oxvirt_rpc::service::{bind_unix, relisten, PeerPolicy};
+use oxvirt_rpc::service::{bind_unix, is_ip_fd, listener_from_fd, relisten, PeerPolicy};
 use oxvirt_rpc::{Listener, Server, Service};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
@@ -25,6 +26,10 @@ pub enum SocketError {
     Resolve(String, std::io::Error),
     #[error("unknown group '{0}' in unix_sock_group")]
     Group(String),
+    #[error("{0}")]
+    Activation(#[from] ActivationError),
+    #[error("Unable to use activation socket '{0}': {1}")]
+    Inherited(String, std::io::Error),
 }
 
 /// Create the run dir: 0755 in system mode, 0700 (umask 077) in session mode.
@@ -53,9 +58,212 @@ fn auth_none(a: AuthType, what: &str) -> bool {
     }
 }
 
-/// Open every socket of the daemon and start accepting. The returned tasks own the listeners;
-/// abort and await them to close the sockets (UNIX socket files are removed then).
+/// Open every socket of the daemon (or take them from activation) and start accepting. The
+/// returned tasks own the listeners; abort and await them to close the sockets (socket files
+/// we created are removed then; activated ones never are).
 pub fn open(
+    spec: &DaemonSpec,
+    cli: &Cli,
+    config: &DaemonConfig,
+    paths: &Paths,
+    main: &Arc<Server>,
+    admin: &Arc<Server>,
+    activation: Activation,
+) -> Result<Vec<JoinHandle<()>>, SocketError> {
+    match activation {
+        Activation::None => open_own(spec, cli, config, paths, main, admin),
+        Activation::Systemd(fds) => {
+            warn_overridden(spec, cli, config);
+            open_activated(spec, config, paths, main, admin, fds)
+        }
+        Activation::InetdListener(fd) => {
+            warn_overridden(spec, cli, config);
+            let ip = is_ip_fd(&fd);
+            let listener = listener_from_fd(fd, config.max_queued_clients)
+                .map_err(|e| SocketError::Inherited("stdin".into(), e))?;
+            let auth = if ip {
+                auth_none(
+                    config
+                        .network
+                        .as_ref()
+                        .map_or(AuthType::Sasl, |n| n.auth_tcp),
+                    "auth_tcp",
+                )
+            } else {
+                auth_none(config.auth_unix_rw, "auth_unix_rw")
+            };
+            let peers = if ip || paths.system {
+                PeerPolicy::Any
+            } else {
+                PeerPolicy::Uid(nix::unistd::geteuid().as_raw())
+            };
+            tracing::info!(
+                "serving the listening socket on stdin (inetd style) as the read-write socket"
+            );
+            Ok(vec![Service {
+                listener,
+                readonly: false,
+                auth_none: auth,
+                peers,
+            }
+            .spawn(main.clone())])
+        }
+        Activation::InetdConnection(_) => {
+            unreachable!("a single connection is served by run::serve")
+        }
+    }
+}
+
+/// Config keys that activation overrides: libvirt ignores them silently, we say so.
+fn warn_overridden(spec: &DaemonSpec, cli: &Cli, config: &DaemonConfig) {
+    let d = DaemonConfig::defaults(spec.conf_kind());
+    let mut ignored: Vec<&str> = Vec::new();
+    if let (Some(n), Some(dn)) = (&config.network, &d.network) {
+        for (key, differs) in [
+            ("listen_tcp", n.listen_tcp != dn.listen_tcp),
+            ("listen_tls", n.listen_tls != dn.listen_tls),
+            ("tcp_port", n.tcp_port != dn.tcp_port),
+            ("tls_port", n.tls_port != dn.tls_port),
+            ("listen_addr", n.listen_addr != dn.listen_addr),
+        ] {
+            if differs {
+                ignored.push(key);
+            }
+        }
+    }
+    for (key, differs) in [
+        (
+            "unix_sock_group",
+            config.unix_sock_group != d.unix_sock_group,
+        ),
+        (
+            "unix_sock_ro_perms",
+            config.unix_sock_ro_perms != d.unix_sock_ro_perms,
+        ),
+        (
+            "unix_sock_rw_perms",
+            config.unix_sock_rw_perms != d.unix_sock_rw_perms,
+        ),
+        (
+            "unix_sock_admin_perms",
+            config.unix_sock_admin_perms != d.unix_sock_admin_perms,
+        ),
+        ("unix_sock_dir", config.unix_sock_dir != d.unix_sock_dir),
+    ] {
+        if differs {
+            ignored.push(key);
+        }
+    }
+    for key in ignored {
+        tracing::warn!("'{key}' is set in the config but ignored: the sockets come from socket activation (set it in the .socket unit instead)");
+    }
+    if cli.listen {
+        tracing::warn!("--listen is ignored under socket activation: serving the activated sockets (libvirt would exit here)");
+    }
+}
+
+/// Services from systemd's named fds: `<name>.socket` (rw), `-ro.socket`, `-admin.socket`,
+/// `-tcp.socket`, `-tls.socket`. A role without fds is not served; an unknown name is an error.
+fn open_activated(
+    spec: &DaemonSpec,
+    config: &DaemonConfig,
+    paths: &Paths,
+    main: &Arc<Server>,
+    admin: &Arc<Server>,
+    fds: Vec<(String, std::os::fd::OwnedFd)>,
+) -> Result<Vec<JoinHandle<()>>, SocketError> {
+    let n = spec.name;
+    let (rw, ro, adm, tcp, tls) = (
+        format!("{n}.socket"),
+        format!("{n}-ro.socket"),
+        format!("{n}-admin.socket"),
+        format!("{n}-tcp.socket"),
+        format!("{n}-tls.socket"),
+    );
+    let unclaimed: Vec<&str> = fds
+        .iter()
+        .map(|(name, _)| name.as_str())
+        .filter(|name| {
+            ![&rw, &ro, &adm, &tcp, &tls].contains(&&name.to_string())
+                || (!spec.has_ip && (*name == tcp || *name == tls))
+        })
+        .collect();
+    if !unclaimed.is_empty() {
+        let mut u = unclaimed.clone();
+        u.dedup();
+        return Err(ActivationError::Unclaimed(u.join(", ")).into());
+    }
+    let euid = nix::unistd::geteuid().as_raw();
+    let main_peers = if paths.system {
+        PeerPolicy::Any
+    } else {
+        PeerPolicy::Uid(euid)
+    };
+    let mut tasks = Vec::new();
+    for (name, fd) in fds {
+        let backlog = if name == adm {
+            config.admin_max_queued_clients
+        } else {
+            config.max_queued_clients
+        };
+        if name == tls {
+            tracing::error!("{name}: TLS is not supported yet; this socket is not served, every other socket is");
+            continue;
+        }
+        let listener =
+            listener_from_fd(fd, backlog).map_err(|e| SocketError::Inherited(name.clone(), e))?;
+        let (server, service) = if name == rw {
+            (
+                main,
+                Service {
+                    listener,
+                    readonly: false,
+                    auth_none: auth_none(config.auth_unix_rw, "auth_unix_rw"),
+                    peers: main_peers,
+                },
+            )
+        } else if name == ro {
+            (
+                main,
+                Service {
+                    listener,
+                    readonly: true,
+                    auth_none: auth_none(config.auth_unix_ro, "auth_unix_ro"),
+                    peers: PeerPolicy::Any,
+                },
+            )
+        } else if name == adm {
+            (
+                admin,
+                Service {
+                    listener,
+                    readonly: false,
+                    auth_none: true,
+                    peers: PeerPolicy::Uid(euid),
+                },
+            )
+        } else {
+            let auth = config
+                .network
+                .as_ref()
+                .map_or(AuthType::Sasl, |n| n.auth_tcp);
+            (
+                main,
+                Service {
+                    listener,
+                    readonly: false,
+                    auth_none: auth_none(auth, "auth_tcp"),
+                    peers: PeerPolicy::Any,
+                },
+            )
+        };
+        tracing::debug!("serving activated socket {name}");
+        tasks.push(service.spawn(server.clone()));
+    }
+    Ok(tasks)
+}
+
+fn open_own(
     spec: &DaemonSpec,
     cli: &Cli,
     config: &DaemonConfig,
@@ -138,6 +346,22 @@ pub fn open(
         .collect();
     tasks.push(admin_service.spawn(admin.clone()));
     Ok(tasks)
+}
+
+/// Whether a client connected on stdin needs no authentication step: TCP clients follow
+/// `auth_tcp`, UNIX clients `auth_unix_rw`.
+pub fn connection_auth_none(config: &DaemonConfig, ip: bool) -> bool {
+    if ip {
+        auth_none(
+            config
+                .network
+                .as_ref()
+                .map_or(AuthType::Sasl, |n| n.auth_tcp),
+            "auth_tcp",
+        )
+    } else {
+        auth_none(config.auth_unix_rw, "auth_unix_rw")
+    }
 }
 
 fn tcp_listener(addr: SocketAddr, backlog: u32) -> std::io::Result<Listener> {

@@ -6,6 +6,7 @@ use crate::server::Server;
 use crate::transport::Stream;
 use oxvirt_proto::admin::transport;
 use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -91,6 +92,86 @@ pub fn relisten(fd: &impl std::os::fd::AsRawFd, backlog: u32) {
     unsafe {
         libc::listen(fd.as_raw_fd(), backlog);
     }
+}
+
+/// Is this socket fd a UNIX socket (else IP)?
+fn is_unix_fd(fd: &OwnedFd) -> bool {
+    matches!(
+        nix::sys::socket::getsockname::<nix::sys::socket::SockaddrStorage>(fd.as_raw_fd()),
+        Ok(a) if nix::sys::socket::SockaddrLike::family(&a) == Some(nix::sys::socket::AddressFamily::Unix)
+    )
+}
+
+/// A listener over an inherited listening socket (socket activation). Its UNIX socket file is
+/// never removed by us: it belongs to whoever created it (systemd).
+pub fn listener_from_fd(fd: OwnedFd, backlog: u32) -> std::io::Result<Listener> {
+    relisten(&fd, backlog);
+    if is_unix_fd(&fd) {
+        let l = std::os::unix::net::UnixListener::from(fd);
+        l.set_nonblocking(true)?;
+        Ok(Listener::Unix {
+            listener: UnixListener::from_std(l)?,
+            path: None,
+        })
+    } else {
+        let l = std::net::TcpListener::from(fd);
+        l.set_nonblocking(true)?;
+        Ok(Listener::Tcp(TcpListener::from_std(l)?))
+    }
+}
+
+/// True if `fd` is an IP (TCP) socket.
+pub fn is_ip_fd(fd: &OwnedFd) -> bool {
+    !is_unix_fd(fd)
+}
+
+/// Serve one already connected client (inetd `Accept=yes`) until it leaves.
+pub async fn serve_connection(
+    server: Arc<Server>,
+    fd: OwnedFd,
+    readonly: bool,
+    auth_none: bool,
+) -> std::io::Result<()> {
+    if is_unix_fd(&fd) {
+        let s = std::os::unix::net::UnixStream::from(fd);
+        s.set_nonblocking(true)?;
+        let s = tokio::net::UnixStream::from_std(s)?;
+        let cred = s.peer_cred().ok();
+        let id = ClientIdentity {
+            uid: cred.map(|c| c.uid()),
+            gid: cred.map(|c| c.gid()),
+            pid: cred.and_then(|c| c.pid()),
+            sock_addr: None,
+        };
+        client::serve(
+            server,
+            Stream::unix(s)?,
+            id,
+            transport::UNIX,
+            readonly,
+            auth_none,
+        )
+        .await;
+    } else {
+        let s = std::net::TcpStream::from(fd);
+        s.set_nonblocking(true)?;
+        let s = tokio::net::TcpStream::from_std(s)?;
+        let _ = s.set_nodelay(true);
+        let id = ClientIdentity {
+            sock_addr: s.peer_addr().ok().map(unmap),
+            ..Default::default()
+        };
+        client::serve(
+            server,
+            Stream::tcp(s)?,
+            id,
+            transport::TCP,
+            readonly,
+            auth_none,
+        )
+        .await;
+    }
+    Ok(())
 }
 
 impl Drop for Listener {

@@ -1,0 +1,447 @@
+//! The systemd units in `systemd/` and `scripts/install.sh`, black-box:
+//! - `systemd-analyze verify` accepts every unit as installed (ExecStart path included);
+//! - the install script produces exactly the expected tree, with modes, idempotently, and
+//!   rewrites ExecStart for another PREFIX;
+//! - the socket units give the fd names and addresses the daemon expects (libvirt's: the fd
+//!   name is the unit name, so no `FileDescriptorName=` override);
+//! - the sample libvirtd.conf only uses keys and values our config loader accepts.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::run_bounded;
+
+const UNITS: [&str; 6] = [
+    "libvirtd.service",
+    "libvirtd.socket",
+    "libvirtd-ro.socket",
+    "libvirtd-admin.socket",
+    "libvirtd-tcp.socket",
+    "libvirtd-tls.socket",
+];
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+fn tempdir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("oxvirt-units-")
+        .tempdir()
+        .unwrap()
+}
+
+/// Run scripts/install.sh with DESTDIR and PREFIX, installing the test-built binary (so no
+/// release build is needed). Returns stdout+stderr; panics unless it exits 0.
+fn install(destdir: &Path, prefix: &str) -> String {
+    let (code, out, err) = run_bounded(
+        Command::new(repo_root().join("scripts/install.sh"))
+            .env("DESTDIR", destdir)
+            .env("PREFIX", prefix)
+            .env("LIBVIRTD_BIN", env!("CARGO_BIN_EXE_libvirtd")),
+        120,
+    );
+    assert_eq!(code, 0, "install.sh failed:\n{out}\n{err}");
+    format!("{out}{err}")
+}
+
+/// Every path under `root` (relative, root itself excluded) with its permission bits.
+fn tree(root: &Path) -> BTreeMap<String, u32> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, u32>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            let md = std::fs::symlink_metadata(&p).unwrap();
+            let rel = p.strip_prefix(root).unwrap().display().to_string();
+            out.insert(rel, md.permissions().mode() & 0o7777);
+            if md.is_dir() {
+                walk(root, &p, out);
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(root, root, &mut out);
+    out
+}
+
+/// Contents of every regular file of the tree.
+fn contents(root: &Path) -> BTreeMap<String, Vec<u8>> {
+    tree(root)
+        .into_keys()
+        .filter(|rel| root.join(rel).is_file())
+        .map(|rel| {
+            let data = std::fs::read(root.join(&rel)).unwrap();
+            (rel, data)
+        })
+        .collect()
+}
+
+/// `Key=value` lines of one section of a unit file, in order (comments skipped).
+fn section(text: &str, name: &str) -> Vec<(String, String)> {
+    let mut cur = String::new();
+    let mut out = Vec::new();
+    for line in text.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        if line.starts_with('[') {
+            cur = line.trim_matches(['[', ']']).to_owned();
+        } else if cur == name {
+            let (k, v) = line.split_once('=').expect("key=value");
+            out.push((k.trim().to_owned(), v.trim().to_owned()));
+        }
+    }
+    out
+}
+
+fn values(sec: &[(String, String)], key: &str) -> Vec<String> {
+    sec.iter()
+        .filter(|(k, _)| k == key)
+        .map(|(_, v)| v.clone())
+        .collect()
+}
+
+fn unit_text(name: &str) -> String {
+    std::fs::read_to_string(repo_root().join("systemd").join(name)).unwrap()
+}
+
+fn verify(units: &[PathBuf]) -> (i32, String) {
+    let (code, out, err) = run_bounded(
+        Command::new("systemd-analyze")
+            .arg("verify")
+            .arg("--man=no")
+            .args(units),
+        60,
+    );
+    (code, format!("{out}{err}"))
+}
+
+/// `systemd-analyze verify` checks that every Exec*= command exists on the real filesystem,
+/// and loads the units' dependencies from the directories of the files given. So install
+/// with DESTDIR=<tmp>/stage and PREFIX=<tmp>/prefix, then make <tmp>/prefix a symlink to the
+/// staged prefix: ExecStart=<tmp>/prefix/sbin/libvirtd then names the installed binary.
+/// (`--root=` does not work for this: it needs a whole systemd tree, e.g. sysinit.target,
+/// and /bin/kill, inside the root.)
+#[test]
+fn systemd_analyze_verify_accepts_every_unit() {
+    let tmp = tempdir();
+    let stage = tmp.path().join("stage");
+    let prefix = tmp.path().join("prefix");
+    install(&stage, prefix.to_str().unwrap());
+    let staged_prefix = stage.join(prefix.strip_prefix("/").unwrap());
+    std::os::unix::fs::symlink(&staged_prefix, &prefix).unwrap();
+    let unitdir = prefix.join("lib/systemd/system");
+    let service = std::fs::read_to_string(unitdir.join("libvirtd.service")).unwrap();
+    assert_eq!(
+        values(&section(&service, "Service"), "ExecStart"),
+        [format!("{}/sbin/libvirtd $LIBVIRTD_ARGS", prefix.display())]
+    );
+
+    // Each unit alone, then all together.
+    let all: Vec<PathBuf> = UNITS.iter().map(|u| unitdir.join(u)).collect();
+    for unit in all.iter().map(std::slice::from_ref).chain([&all[..]]) {
+        let (code, out) = verify(unit);
+        assert_eq!(code, 0, "systemd-analyze verify {unit:?}:\n{out}");
+        let ours: Vec<&str> = out.lines().filter(|l| l.contains("libvirtd")).collect();
+        assert!(ours.is_empty(), "systemd-analyze verify {unit:?}:\n{out}");
+    }
+
+    // Control: verify does notice a missing ExecStart binary and unknown keys, so the
+    // checks above are meaningful.
+    let neg = tempdir();
+    install(neg.path(), "/nonexistent-oxvirt");
+    let (code, out) = verify(&[neg
+        .path()
+        .join("nonexistent-oxvirt/lib/systemd/system/libvirtd.service")]);
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        out.contains("/nonexistent-oxvirt/sbin/libvirtd is not executable"),
+        "{out}"
+    );
+    let bad = tmp.path().join("bad");
+    std::fs::create_dir(&bad).unwrap();
+    for u in UNITS {
+        std::fs::copy(unitdir.join(u), bad.join(u)).unwrap();
+    }
+    std::fs::write(
+        bad.join("libvirtd-ro.socket"),
+        unit_text("libvirtd-ro.socket").replace("RemoveOnStop=", "RemoveOnStopTypo="),
+    )
+    .unwrap();
+    let (_, out) = verify(&[bad.join("libvirtd.service")]);
+    assert!(
+        out.contains("libvirtd-ro.socket") && out.contains("RemoveOnStopTypo"),
+        "dependencies are loaded from the units' own directory: {out}"
+    );
+}
+
+#[test]
+fn install_produces_the_expected_tree_idempotently() {
+    let tmp = tempdir();
+    let d = tmp.path();
+    install(d, "/usr");
+    let mut expected: BTreeMap<String, u32> = [
+        ("etc", 0o755),
+        ("etc/default", 0o755),
+        ("etc/default/libvirtd", 0o644),
+        ("etc/libvirt", 0o755),
+        ("etc/libvirt/libvirtd.conf", 0o644),
+        ("usr", 0o755),
+        ("usr/lib", 0o755),
+        ("usr/lib/systemd", 0o755),
+        ("usr/lib/systemd/system", 0o755),
+        ("usr/sbin", 0o755),
+        ("usr/sbin/libvirtd", 0o755),
+    ]
+    .into_iter()
+    .map(|(p, m)| (p.to_owned(), m))
+    .collect();
+    for u in UNITS {
+        expected.insert(format!("usr/lib/systemd/system/{u}"), 0o644);
+    }
+    assert_eq!(tree(d), expected);
+
+    // Contents: the binary, the units unchanged for PREFIX=/usr, the default file verbatim.
+    assert_eq!(
+        std::fs::read(d.join("usr/sbin/libvirtd")).unwrap(),
+        std::fs::read(env!("CARGO_BIN_EXE_libvirtd")).unwrap()
+    );
+    for u in UNITS {
+        assert_eq!(
+            std::fs::read_to_string(d.join("usr/lib/systemd/system").join(u)).unwrap(),
+            unit_text(u),
+            "{u}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(d.join("etc/default/libvirtd")).unwrap(),
+        unit_text("libvirtd.default")
+    );
+
+    // Idempotent: a second run changes nothing.
+    let before = contents(d);
+    let out = install(d, "/usr");
+    assert_eq!(tree(d), expected);
+    assert_eq!(contents(d), before);
+    assert!(out.contains("keeping existing"), "{out}");
+
+    // Administrator's edits to /etc files survive a re-install.
+    std::fs::write(d.join("etc/libvirt/libvirtd.conf"), "max_clients = 7\n").unwrap();
+    std::fs::write(d.join("etc/default/libvirtd"), "LIBVIRTD_ARGS=\n").unwrap();
+    install(d, "/usr");
+    assert_eq!(
+        std::fs::read_to_string(d.join("etc/libvirt/libvirtd.conf")).unwrap(),
+        "max_clients = 7\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(d.join("etc/default/libvirtd")).unwrap(),
+        "LIBVIRTD_ARGS=\n"
+    );
+}
+
+#[test]
+fn install_with_another_prefix_rewrites_exec_start_only() {
+    let tmp = tempdir();
+    let d = tmp.path();
+    install(d, "/opt/oxvirt/");
+    let t = tree(d);
+    assert_eq!(t.get("opt/oxvirt/sbin/libvirtd"), Some(&0o755));
+    assert_eq!(t.get("etc/default/libvirtd"), Some(&0o644), "{t:?}");
+    assert_eq!(t.get("etc/libvirt/libvirtd.conf"), Some(&0o644), "{t:?}");
+    assert!(!t.contains_key("usr"), "{t:?}");
+    assert!(!t.contains_key("opt/oxvirt/etc"), "{t:?}");
+    let unitdir = d.join("opt/oxvirt/lib/systemd/system");
+    for u in UNITS {
+        let got = std::fs::read_to_string(unitdir.join(u)).unwrap();
+        let want = unit_text(u).replace(
+            "ExecStart=/usr/sbin/libvirtd ",
+            "ExecStart=/opt/oxvirt/sbin/libvirtd ",
+        );
+        assert_eq!(got, want, "{u}");
+    }
+    let service = std::fs::read_to_string(unitdir.join("libvirtd.service")).unwrap();
+    assert_eq!(
+        values(&section(&service, "Service"), "ExecStart"),
+        ["/opt/oxvirt/sbin/libvirtd $LIBVIRTD_ARGS"]
+    );
+}
+
+/// The fd names systemd passes are the socket unit names (we never set FileDescriptorName=),
+/// which are the names libvirt's libvirtd, and so ours, look for; paths and ports are libvirt's.
+#[test]
+fn socket_units_give_libvirts_fd_names_and_addresses() {
+    let mut socket_units: Vec<String> = std::fs::read_dir(repo_root().join("systemd"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".socket"))
+        .collect();
+    socket_units.sort();
+    assert_eq!(
+        socket_units,
+        [
+            "libvirtd-admin.socket",
+            "libvirtd-ro.socket",
+            "libvirtd-tcp.socket",
+            "libvirtd-tls.socket",
+            "libvirtd.socket",
+        ]
+    );
+    // unit (= fd name), ListenStream, SocketMode, RemoveOnStop, BindsTo
+    let want: [(&str, &str, Option<&str>, bool, Option<&str>); 5] = [
+        (
+            "libvirtd.socket",
+            "/run/libvirt/libvirt-sock",
+            Some("0600"), // no polkit in oxvirt: root-only, as libvirt without polkit
+            true,
+            None,
+        ),
+        (
+            "libvirtd-ro.socket",
+            "/run/libvirt/libvirt-sock-ro",
+            Some("0666"),
+            true,
+            Some("libvirtd.socket"),
+        ),
+        (
+            "libvirtd-admin.socket",
+            "/run/libvirt/libvirt-admin-sock",
+            Some("0600"),
+            true,
+            Some("libvirtd.socket"),
+        ),
+        (
+            "libvirtd-tcp.socket",
+            "16509",
+            None,
+            false,
+            Some("libvirtd.socket"),
+        ),
+        (
+            "libvirtd-tls.socket",
+            "16514",
+            None,
+            false,
+            Some("libvirtd.socket"),
+        ),
+    ];
+    for (unit, listen, mode, remove, binds) in want {
+        let text = unit_text(unit);
+        let sock = section(&text, "Socket");
+        let u = section(&text, "Unit");
+        assert!(values(&sock, "FileDescriptorName").is_empty(), "{unit}");
+        assert_eq!(values(&sock, "ListenStream"), [listen], "{unit}");
+        assert_eq!(values(&sock, "Service"), ["libvirtd.service"], "{unit}");
+        assert_eq!(
+            values(&sock, "SocketMode"),
+            mode.into_iter().collect::<Vec<_>>(),
+            "{unit}"
+        );
+        assert_eq!(
+            values(&sock, "RemoveOnStop"),
+            remove.then_some("yes").into_iter().collect::<Vec<_>>(),
+            "{unit}"
+        );
+        // Inetd style is not what the daemon expects from these units.
+        assert!(values(&sock, "Accept").is_empty(), "{unit}");
+        assert_eq!(
+            values(&u, "BindsTo"),
+            binds.into_iter().collect::<Vec<_>>(),
+            "{unit}"
+        );
+        assert_eq!(
+            values(&section(&text, "Install"), "WantedBy"),
+            ["sockets.target"],
+            "{unit}"
+        );
+    }
+}
+
+#[test]
+fn service_unit_is_libvirts_shape() {
+    let text = unit_text("libvirtd.service");
+    let unit = section(&text, "Unit");
+    let svc = section(&text, "Service");
+    let inst = section(&text, "Install");
+    let one = |sec: &[(String, String)], k: &str| {
+        let v = values(sec, k);
+        assert_eq!(v.len(), 1, "{k}: {v:?}");
+        v[0].clone()
+    };
+    assert_eq!(
+        values(&unit, "Wants"),
+        [
+            "libvirtd.socket",
+            "libvirtd-ro.socket",
+            "libvirtd-admin.socket"
+        ]
+    );
+    assert!(values(&unit, "Requires").is_empty(), "no virtlogd yet");
+    assert!(
+        values(&unit, "BindsTo").is_empty(),
+        "Wants=, so sockets can be disabled"
+    );
+    assert!(!text.contains("\nRequires=virtlogd"));
+    assert_eq!(one(&svc, "Type"), "notify");
+    assert_eq!(one(&svc, "Environment"), "LIBVIRTD_ARGS=\"--timeout 120\"");
+    assert_eq!(one(&svc, "EnvironmentFile"), "-/etc/default/libvirtd");
+    assert_eq!(one(&svc, "ExecStart"), "/usr/sbin/libvirtd $LIBVIRTD_ARGS");
+    assert_eq!(one(&svc, "ExecReload"), "/bin/kill -HUP $MAINPID");
+    assert_eq!(one(&svc, "KillMode"), "process");
+    assert_eq!(one(&svc, "Restart"), "on-failure");
+    assert_eq!(one(&inst, "WantedBy"), "multi-user.target");
+    assert_eq!(
+        values(&inst, "Also"),
+        [
+            "libvirtd.socket",
+            "libvirtd-ro.socket",
+            "libvirtd-admin.socket"
+        ]
+    );
+    // The default file only has comments: the unit's Environment= stays in force.
+    let default = unit_text("libvirtd.default");
+    assert!(default
+        .lines()
+        .all(|l| l.trim().is_empty() || l.starts_with('#')));
+    assert!(default.contains("#LIBVIRTD_ARGS=\"--listen\""));
+}
+
+/// The sample libvirtd.conf, with its lines uncommented, loads without warnings: every key is
+/// known and every value valid.
+#[test]
+fn sample_conf_uses_known_keys_and_valid_values() {
+    let tmp = tempdir();
+    install(tmp.path(), "/usr");
+    let text = std::fs::read_to_string(tmp.path().join("etc/libvirt/libvirtd.conf")).unwrap();
+    // As installed, nothing is set.
+    let (cfg, warnings) =
+        oxvirt_conf::DaemonConfig::load("libvirtd.conf", &text, oxvirt_conf::DaemonKind::LIBVIRTD)
+            .unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(
+        cfg,
+        oxvirt_conf::DaemonConfig::defaults(oxvirt_conf::DaemonKind::LIBVIRTD)
+    );
+    let settings: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix('#'))
+        .filter(|l| {
+            l.split_once(" = ")
+                .is_some_and(|(k, _)| k.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+        })
+        .collect();
+    assert!(settings.len() > 20, "{settings:?}");
+    let uncommented = settings.join("\n");
+    let (_, warnings) = oxvirt_conf::DaemonConfig::load(
+        "libvirtd.conf",
+        &uncommented,
+        oxvirt_conf::DaemonKind::LIBVIRTD,
+    )
+    .unwrap_or_else(|e| panic!("{e}\n{uncommented}"));
+    assert!(warnings.is_empty(), "{warnings:?}");
+}
