@@ -12,6 +12,8 @@ Workloads (python3-libvirt, i.e. libvirt's C client):
   cpu_per_call daemon utime+stime delta over the seq_info calls, in microseconds per call
   par16        16 processes, one connection each, dom.info() in a loop: aggregate calls/s
   cycles       open + lookupByName + info + close: cycles/s
+  cold_start   first call through systemd-socket-activate (connect, daemon exec and start-up,
+               open + getHostname), milliseconds
   rss_idle     RSS of a freshly started daemon with no client (KiB)
   rss_per_conn RSS growth per idle connection, 800 connections opened on a fresh daemon (bytes);
                measured on fresh daemons because after other workloads the figure mostly
@@ -119,6 +121,41 @@ def memory(name, binary, count=800):
         d.stop()
 
 
+def cold_start(binary, tries=5):
+    """Median ms from connect to the first answer, with the daemon started by the activator."""
+    import libvirt
+    times = []
+    for _ in range(tries):
+        d = tempfile.mkdtemp(prefix="oxvirt-bench-act-")
+        os.makedirs(f"{d}/run"); os.makedirs(f"{d}/empty")
+        with open(f"{d}/libvirtd.conf", "w") as f:
+            f.write('auth_unix_ro = "none"\nauth_unix_rw = "none"\n'
+                    f'log_outputs = "3:file:{d}/log"\n')
+        socks = [f"{d}/run/libvirt-sock", f"{d}/run/libvirt-sock-ro", f"{d}/run/libvirt-admin-sock"]
+        cmd = ["systemd-socket-activate"] + sum((["-l", s] for s in socks), []) + [
+            "--fdname=libvirtd.socket:libvirtd-ro.socket:libvirtd-admin.socket",
+            "-E", f"LIBVIRT_DRIVER_DIR={d}/empty", binary, "-f", f"{d}/libvirtd.conf", "-p", f"{d}/pid"]
+        p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, start_new_session=True)
+        for _ in range(500):
+            if all(os.path.exists(s) for s in socks):
+                break
+            time.sleep(0.01)
+        time.sleep(0.1)
+        t0 = time.perf_counter()
+        c = libvirt.open(f"test+unix:///default?socket={socks[0]}")
+        c.getHostname()
+        times.append((time.perf_counter() - t0) * 1000)
+        c.close()
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+        shutil.rmtree(d, ignore_errors=True)
+    return statistics.median(times)
+
+
 def measure(d, seconds):
     r = {}
     cpu0 = d.cpu()
@@ -131,9 +168,9 @@ def measure(d, seconds):
 
 
 UNITS = {"seq_info": "calls/s", "cpu_per_call": "µs/call", "par16": "calls/s", "cycles": "cycles/s",
-         "rss_idle": "KiB", "rss_per_conn": "B/conn"}
+         "cold_start": "ms", "rss_idle": "KiB", "rss_per_conn": "B/conn"}
 HIGHER_BETTER = {"seq_info", "par16", "cycles"}
-TARGETS = {"cpu_per_call": "≤ 0.25", "rss_idle": "≤ 0.5", "rss_per_conn": "≤ 1", "seq_info": "≥ 1",
+TARGETS = {"cold_start": "≤ 0.33", "cpu_per_call": "≤ 0.25", "rss_idle": "≤ 0.5", "rss_per_conn": "≤ 1", "seq_info": "≥ 1",
            "par16": "≥ 1", "cycles": "≥ 1"}
 
 
@@ -152,6 +189,7 @@ def main():
             for d in ((ours, ref) if i % 2 == 0 else (ref, ours)):
                 r = measure(d, a.seconds)
                 r.update(memory(d.name, OURS if d is ours else REFERENCE))
+                r["cold_start"] = cold_start(OURS if d is ours else REFERENCE)
                 res[d.name].append(r)
             print(f"round {i + 1}/{a.rounds} done", file=sys.stderr)
     finally:

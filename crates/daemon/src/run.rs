@@ -146,31 +146,42 @@ pub fn main(spec: &'static DaemonSpec) -> i32 {
             return ExitCode::Init as i32;
         }
     };
-    let code = rt.block_on(serve(
+    let startup = Startup {
         spec,
-        &cli,
-        &config,
-        &paths,
+        cli: &cli,
+        config: &config,
+        paths: &paths,
         timeout,
         logging,
-        &mut status,
         activation,
-    ));
+    };
+    let code = rt.block_on(serve(startup, &mut status));
     rt.shutdown_timeout(Duration::from_secs(2));
     drop(pidfile);
     code
 }
 
-async fn serve(
+/// Everything start-up decided before the runtime, for [`serve`].
+struct Startup<'a> {
     spec: &'static DaemonSpec,
-    cli: &Cli,
-    config: &DaemonConfig,
-    paths: &Paths,
+    cli: &'a Cli,
+    config: &'a DaemonConfig,
+    paths: &'a Paths,
     timeout: u32,
     logging: Logging,
-    status: &mut StatusPipe,
     activation: Activation,
-) -> i32 {
+}
+
+async fn serve(startup: Startup<'_>, status: &mut StatusPipe) -> i32 {
+    let Startup {
+        spec,
+        cli,
+        config,
+        paths,
+        timeout,
+        logging,
+        activation,
+    } = startup;
     let limits = ServerLimits {
         max_clients: config.max_clients as usize,
         max_anonymous_clients: config.max_anonymous_clients as usize,
