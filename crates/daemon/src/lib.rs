@@ -14,6 +14,7 @@ pub mod daemonize;
 pub mod dispatch;
 pub mod exit;
 pub mod family;
+pub mod inhibit;
 pub mod logging;
 pub mod paths;
 pub mod pidfile;

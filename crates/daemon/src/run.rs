@@ -10,6 +10,7 @@ use crate::cli::{self, Cli};
 use crate::daemonize::{self, StatusPipe};
 use crate::exit::{self, ExitCode};
 use crate::family::DaemonSpec;
+use crate::inhibit::{may_stop, Inhibitor};
 use crate::logging::Logging;
 use crate::paths::{Env, Paths};
 use crate::pidfile::PidFile;
@@ -253,12 +254,11 @@ async fn serve(startup: Startup<'_>, status: &mut StatusPipe) -> i32 {
     );
     tracing::info!("{}: {ready}", spec.name);
 
-    let reason = wait_for_stop(
-        &[main_server.clone(), admin_server.clone()],
-        &admin_state,
-        &shutdown,
-    )
-    .await;
+    // Drivers inhibit the idle timeout while they have work (running domains); the test driver
+    // keeps no such state, so today only connected clients keep the daemon up.
+    let inhibitor = Inhibitor::default();
+    let servers = [main_server.clone(), admin_server.clone()];
+    let reason = wait_for_stop(&servers, &admin_state, &shutdown, &inhibitor).await;
     tracing::info!("{}: {reason}; shutting down", spec.name);
     let stopping = format!("Stopping: {reason}");
     let _ = sd_notify::notify(
@@ -291,6 +291,7 @@ async fn wait_for_stop(
     servers: &[Arc<Server>],
     admin_state: &Arc<admin::AdminState>,
     shutdown: &tokio::sync::Notify,
+    inhibitor: &Inhibitor,
 ) -> &'static str {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).expect("signal handler");
@@ -300,14 +301,17 @@ async fn wait_for_stop(
     let mut main_count = servers[0].watch_count();
     let mut admin_count = servers[1].watch_count();
     let mut idle_since = tokio::time::Instant::now();
+    let mut was_stoppable = false;
     loop {
         let timeout = admin_state.timeout();
-        let busy = servers.iter().any(|s| s.counts().0 > 0);
-        if busy {
+        let clients: usize = servers.iter().map(|s| s.counts().0).sum();
+        let stoppable = may_stop(timeout, clients, inhibitor.held());
+        // The countdown restarts in full each time the daemon becomes idle.
+        if stoppable && !was_stoppable {
             idle_since = tokio::time::Instant::now();
         }
-        let idle_deadline =
-            (!busy && timeout > 0).then(|| idle_since + Duration::from_secs(timeout as u64));
+        was_stoppable = stoppable;
+        let idle_deadline = stoppable.then(|| idle_since + Duration::from_secs(timeout as u64));
         let idle = async {
             match idle_deadline {
                 Some(d) => tokio::time::sleep_until(d).await,
@@ -326,6 +330,7 @@ async fn wait_for_stop(
             _ = main_count.changed() => {}
             _ = admin_count.changed() => {}
             _ = admin_state.timeout_changed() => {}
+            _ = inhibitor.changed() => {}
         }
     }
 }

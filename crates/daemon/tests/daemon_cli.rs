@@ -80,9 +80,21 @@ fn unknown_keys_warn_and_pidfile_excludes_second_instance() {
 #[test]
 fn idle_timeout_exits_when_no_client_is_connected() {
     let mut d = Daemon::start(Kind::Ours, "", &["--timeout", "2"]);
-    // A client keeps it alive while connected.
-    let (rc, _, _) = virsh(&d.uri(), &["list"]);
-    assert_eq!(rc, 0);
+    // A client connected for longer than the timeout keeps it alive...
+    let held = Instant::now();
+    let (_, _, err) = run_bounded(
+        Command::new("virsh").args(["-c", &d.uri(), "event", "--all", "--loop", "--timeout", "3"]),
+        20,
+    );
+    assert!(
+        held.elapsed() >= Duration::from_millis(2900) && !err.contains("failed to connect"),
+        "{err}"
+    );
+    assert!(
+        d.child.as_mut().unwrap().try_wait().unwrap().is_none(),
+        "exited while a client was connected"
+    );
+    // ...and the full countdown starts when it leaves.
     let t0 = Instant::now();
     let child = d.child.as_mut().unwrap();
     let status = loop {
