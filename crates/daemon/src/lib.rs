@@ -14,6 +14,8 @@ pub mod daemonize;
 pub mod dispatch;
 pub mod exit;
 pub mod family;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod inhibit;
 pub mod logging;
 pub mod paths;

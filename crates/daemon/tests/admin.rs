@@ -130,18 +130,30 @@ fn clients_can_be_listed_inspected_and_dropped() {
     // Logging changes apply at run time: a new output and a debug filter for the RPC layer.
     let newlog = ours.dir.path().join("runtime.log");
     let outputs = format!("1:file:{}", newlog.display());
-    let (rc, _, err) = virt_admin(&ours.admin_uri(), &["daemon-log-outputs", "--outputs", &outputs]);
+    let (rc, _, err) = virt_admin(
+        &ours.admin_uri(),
+        &["daemon-log-outputs", "--outputs", &outputs],
+    );
     assert_eq!(rc, 0, "{err}");
-    let (rc, _, err) = virt_admin(&ours.admin_uri(), &["daemon-log-filters", "--filters", "1:oxvirt_rpc"]);
+    let (rc, _, err) = virt_admin(
+        &ours.admin_uri(),
+        &["daemon-log-filters", "--filters", "1:oxvirt_rpc"],
+    );
     assert_eq!(rc, 0, "{err}");
     let (_, out, _) = virt_admin(&ours.admin_uri(), &["daemon-log-outputs"]);
     assert!(out.contains(&outputs), "{out}");
     let (rc, _, _) = common::virsh(&ours.uri(), &["list"]);
     assert_eq!(rc, 0);
     let log = std::fs::read_to_string(&newlog).unwrap_or_default();
-    assert!(log.contains("client connected"), "debug line missing after the runtime change: {log}");
+    assert!(
+        log.contains("client connected"),
+        "debug line missing after the runtime change: {log}"
+    );
     // A bad value is refused with libvirt's style of message, and nothing changes.
-    let (rc, _, err) = virt_admin(&ours.admin_uri(), &["daemon-log-outputs", "--outputs", "9:nowhere"]);
+    let (rc, _, err) = virt_admin(
+        &ours.admin_uri(),
+        &["daemon-log-outputs", "--outputs", "9:nowhere"],
+    );
     assert_ne!(rc, 0);
     assert!(err.contains("logging output"), "{err}");
     let (_, out, _) = virt_admin(&ours.admin_uri(), &["daemon-log-outputs"]);

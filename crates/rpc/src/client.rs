@@ -156,6 +156,37 @@ impl Client {
         self.keepalive_changed.notify_one();
     }
 
+    /// A client attached to no socket: what it is sent stays queued until [`Client::take_out`].
+    /// For driving programs in-process (unit tests, fuzzing).
+    pub fn detached(server_name: &str, readonly: bool) -> Arc<Client> {
+        Arc::new(Client {
+            id: 0,
+            server_name: server_name.to_string(),
+            connected_at: 0,
+            transport: 0,
+            identity: ClientIdentity::default(),
+            readonly: AtomicBool::new(readonly),
+            authenticated: AtomicBool::new(true),
+            out: OutQueue::default(),
+            closed: watch::channel(false).0,
+            keepalive_on: AtomicBool::new(false),
+            keepalive_changed: Notify::new(),
+            ext: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Take the frames queued for a detached client (replies pushed by [`Client::send`] or
+    /// delivered by the RPC layer).
+    pub fn take_out(&self) -> Vec<Vec<u8>> {
+        let mut q = self.out.q.lock().unwrap();
+        q.drain(..)
+            .filter_map(|m| match m {
+                Out::Frame(f, _) => Some(f),
+                Out::Close => None,
+            })
+            .collect()
+    }
+
     /// Per-program state of type `T`, created on first use.
     pub fn state<T: Default + Send + Sync + 'static>(&self) -> Arc<T> {
         let mut ext = self.ext.lock().unwrap();

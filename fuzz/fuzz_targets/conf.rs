@@ -1,0 +1,5 @@
+//! See oxvirt_daemon::fuzzing::conf.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| oxvirt_daemon::fuzzing::conf(data));
