@@ -6,7 +6,11 @@ use std::sync::OnceLock;
 static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
 
 fuzz_target!(|data: &[u8]| {
-    let rt = RT.get_or_init(|| tokio::runtime::Builder::new_current_thread().build().unwrap());
+    let rt = RT.get_or_init(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+    });
     let readonly = data.first().is_some_and(|b| b & 1 == 1);
     rt.block_on(async {
         oxvirt_daemon::fuzzing::remote_calls(data, readonly);
