@@ -29,17 +29,22 @@ TICK = os.sysconf("SC_CLK_TCK")
 
 
 class Daemon:
-    def __init__(self, name, binary):
+    def __init__(self, name, binary, extra=""):
         self.name, self.dir = name, tempfile.mkdtemp(prefix=f"oxvirt-bench-{name}-")
         os.makedirs(f"{self.dir}/run"); os.makedirs(f"{self.dir}/empty")
         with open(f"{self.dir}/libvirtd.conf", "w") as f:
-            f.write(f'unix_sock_dir = "{self.dir}/run"\nauth_unix_ro = "none"\nauth_unix_rw = "none"\n'
+            # libvirt's conf grammar keeps the first occurrence of a key: extra settings go first.
+            f.write(extra + f'unix_sock_dir = "{self.dir}/run"\nauth_unix_ro = "none"\nauth_unix_rw = "none"\n'
                     f'unix_sock_rw_perms = "0700"\nlog_outputs = "3:file:{self.dir}/log"\n'
                     'max_clients = 5000\nmax_anonymous_clients = 5000\n')
         env = dict(os.environ, LIBVIRT_DRIVER_DIR=f"{self.dir}/empty")
+        def limits():
+            import resource
+            _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
         self.proc = subprocess.Popen([binary, "-f", f"{self.dir}/libvirtd.conf", "-p", f"{self.dir}/pid"],
                                      env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL, start_new_session=True)
+                                     stderr=subprocess.DEVNULL, start_new_session=True, preexec_fn=limits)
         self.uri = f"test+unix:///default?socket={self.dir}/run/libvirt-sock"
         sock = f"{self.dir}/run/libvirt-sock"
         for _ in range(1000):

@@ -134,6 +134,7 @@ pub fn main(spec: &'static DaemonSpec) -> i32 {
         return ExitCode::Rundir as i32;
     }
 
+    raise_fd_limit();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(config.max_workers.clamp(1, 4) as usize)
         .thread_name(spec.name)
@@ -160,6 +161,17 @@ pub fn main(spec: &'static DaemonSpec) -> i32 {
     rt.shutdown_timeout(Duration::from_secs(2));
     drop(pidfile);
     code
+}
+
+/// Raise the soft open-files limit to the hard one, as libvirt does: each client is an fd, and
+/// the soft default (1024) would cap a daemon far below `max_clients`.
+fn raise_fd_limit() {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+        if soft < hard {
+            let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
+        }
+    }
 }
 
 /// Everything start-up decided before the runtime, for [`serve`].

@@ -201,16 +201,15 @@ impl Client {
     }
 }
 
-/// Serve one accepted connection until it closes.
-pub(crate) async fn serve(
-    server: Arc<Server>,
-    stream: Stream,
+/// Create the client record for an accepted connection and register it with its server at
+/// once, so that the accept loop's limit check counts it before the next accept.
+pub(crate) fn register(
+    server: &Arc<Server>,
     identity: ClientIdentity,
     transport: u32,
     readonly: bool,
     authenticated: bool,
-) {
-    let (closed, closed_rx) = watch::channel(false);
+) -> Arc<Client> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -224,13 +223,32 @@ pub(crate) async fn serve(
         readonly: AtomicBool::new(readonly),
         authenticated: AtomicBool::new(authenticated),
         out: OutQueue::default(),
-        closed,
+        closed: watch::channel(false).0,
         keepalive_on: AtomicBool::new(false),
         keepalive_changed: Notify::new(),
         ext: Mutex::new(Vec::new()),
     });
-    tracing::debug!(client = client.id, server = %server.name, identity = ?client.identity, "client connected");
     server.register(&client);
+    client
+}
+
+/// Serve one accepted connection until it closes.
+pub(crate) async fn serve(
+    server: Arc<Server>,
+    stream: Stream,
+    identity: ClientIdentity,
+    transport: u32,
+    readonly: bool,
+    authenticated: bool,
+) {
+    let client = register(&server, identity, transport, readonly, authenticated);
+    run(server, client, stream).await
+}
+
+/// Serve a registered client's connection until it closes, then unregister it.
+pub(crate) async fn run(server: Arc<Server>, client: Arc<Client>, stream: Stream) {
+    let closed_rx = client.closed.subscribe();
+    tracing::debug!(client = client.id, server = %server.name, identity = ?client.identity, "client connected");
     let stream = Arc::new(stream);
     let writer = {
         let (stream, client, closed) = (stream.clone(), client.clone(), closed_rx.clone());

@@ -253,14 +253,8 @@ impl Service {
                         continue;
                     }
                 }
-                tokio::spawn(client::serve(
-                    server.clone(),
-                    stream,
-                    identity,
-                    trans,
-                    self.readonly,
-                    self.auth_none,
-                ));
+                let c = client::register(&server, identity, trans, self.readonly, self.auth_none);
+                tokio::spawn(client::run(server.clone(), c, stream));
             }
         })
     }
