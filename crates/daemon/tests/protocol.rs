@@ -339,3 +339,31 @@ fn max_client_requests_limits_reading_not_keepalive() {
     serials.sort();
     assert_eq!(serials, (10..20).collect::<Vec<_>>());
 }
+
+#[test]
+fn unannounced_fds_close_the_connection() {
+    use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
+    use std::os::fd::AsRawFd;
+    let d = Daemon::start(Kind::Ours, "", &[]);
+    let mut s = connect(&d);
+    open(&mut s);
+    // Attach fds to the bytes of ordinary calls that announce none.
+    let null = std::fs::File::open("/dev/null").unwrap();
+    let fds = [null.as_raw_fd(); 8];
+    for serial in 10..20u32 {
+        let f = call(p::CONNECT_GET_HOSTNAME, serial, &());
+        let _ = sendmsg::<()>(
+            s.as_raw_fd(),
+            &[std::io::IoSlice::new(&f)],
+            &[ControlMessage::ScmRights(&fds)],
+            MsgFlags::empty(),
+            None,
+        );
+    }
+    // Some replies may come first; then the daemon closes the connection.
+    let t0 = Instant::now();
+    while read_frame(&mut s).is_some() {
+        assert!(t0.elapsed() < Duration::from_secs(10));
+    }
+    assert_served(&d);
+}

@@ -420,6 +420,11 @@ async fn read_loop(
         tokio::select! {
             r = stream.read_into(&mut rb, want) => match r {
                 Ok(0) => return,
+                Ok(_) if rb.fds.len() > 2 * oxvirt_proto::header::NUM_FDS_MAX => {
+                    // fds no message announced: never let a peer park descriptors in the daemon.
+                    tracing::warn!(client = client.id, "client passed {} unclaimed fds; closing", rb.fds.len());
+                    return;
+                }
                 Ok(_) => {}
                 Err(e) => {
                     tracing::debug!(client = client.id, "read failed: {e}");
