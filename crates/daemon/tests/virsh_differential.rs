@@ -397,3 +397,39 @@ fn network_events_reach_another_client() {
     );
     assert_eq!(out_ref, out_ours);
 }
+
+/// Realistic XML (disks on several buses, interfaces, graphics with a password, consoles):
+/// dumpxml, --inactive and --security-info agree with the reference.
+#[test]
+fn rich_domain_xml_round_trip() {
+    let p = pair();
+    let golden = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../driver-test/tests/golden/rich_full_input.xml"
+    );
+    let xml = std::fs::read_to_string(golden).unwrap();
+    std::fs::write(p.files.path().join("rich.xml"), xml).unwrap();
+    same(&p, &["define $DIR/rich.xml", "list --all --name"]);
+    let (_, names, _) = virsh(
+        &p.ours.uri(),
+        &[&format!(
+            "define {}/rich.xml ; list --all --name",
+            p.files.path().display()
+        )],
+    );
+    let dom = names
+        .lines()
+        .filter(|l| !l.is_empty() && *l != "test" && !l.starts_with("Domain"))
+        .last()
+        .unwrap()
+        .to_string();
+    same(
+        &p,
+        &[
+            "define $DIR/rich.xml",
+            &format!("dumpxml {dom}"),
+            &format!("dumpxml --inactive {dom}"),
+            &format!("dumpxml --security-info {dom}"),
+        ],
+    );
+}

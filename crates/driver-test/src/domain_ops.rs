@@ -373,9 +373,13 @@ impl TestState {
         check_flags(flags, XML_FLAGS_OK, "testDomainGetXMLDesc")?;
         let d = self.domains.get(r)?;
         let inactive = flags & 2 != 0;
+        // VIR_DOMAIN_XML_SECURE: include secrets such as graphics passwords.
+        let secure = flags & 1 != 0;
         Ok(match (&d.new_def, inactive) {
-            (Some(cfg), true) => cfg.format(None),
-            _ => d.def.format((d.is_active() && !inactive).then_some(d.id)),
+            (Some(cfg), true) => cfg.format_with(None, secure),
+            _ => d
+                .def
+                .format_with((d.is_active() && !inactive).then_some(d.id), secure),
         })
     }
 

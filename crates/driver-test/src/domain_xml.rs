@@ -5,6 +5,11 @@
 
 use oxvirt_virerror::ErrorDomain;
 
+use crate::domain_xml_devices;
+use crate::domain_xml_el::El;
+use crate::domain_xml_top::{
+    cpu_string, features_string, os_extra_has_boot_dev, os_rank, BOOT_CONFLICT,
+};
 use crate::error::{DriverError, DriverResult};
 use crate::xmlfmt::{self, element_string, escape, raw_error, xml_error, VIR_FROM_XML};
 
@@ -47,41 +52,6 @@ const TOP_ORDER: &[&str] = &[
     "seclabel",
     "keywrap",
     "launchSecurity",
-];
-
-/// libvirt's order of device kinds inside `<devices>`.
-const DEVICE_ORDER: &[&str] = &[
-    "emulator",
-    "disk",
-    "controller",
-    "lease",
-    "filesystem",
-    "interface",
-    "smartcard",
-    "serial",
-    "parallel",
-    "console",
-    "channel",
-    "input",
-    "tpm",
-    "graphics",
-    "sound",
-    "audio",
-    "video",
-    "hostdev",
-    "redirdev",
-    "redirfilter",
-    "hub",
-    "watchdog",
-    "memballoon",
-    "rng",
-    "nvram",
-    "panic",
-    "shmem",
-    "memory",
-    "iommu",
-    "vsock",
-    "crypto",
 ];
 
 /// Hypervisor types libvirt's domain parser accepts in `<domain type=...>`.
@@ -145,8 +115,8 @@ pub struct DomainDef {
     pub on_crash: String,
     /// Other known top-level elements: (rank in libvirt's order, formatted at indent 2).
     pub extras: Vec<(usize, String)>,
-    /// Devices: (rank in libvirt's device order, formatted at indent 4), stable order.
-    pub devices: Vec<(usize, String)>,
+    /// Devices: (rank in libvirt's device order, normalised element), in libvirt's order.
+    pub devices: Vec<(usize, El)>,
 }
 
 fn child<'a, 'i>(node: &roxmltree::Node<'a, 'i>, name: &str) -> Option<roxmltree::Node<'a, 'i>> {
@@ -279,10 +249,27 @@ impl DomainDef {
                 .filter(|c| c.is_element() && c.tag_name().name() != "type")
             {
                 has_boot |= matches!(c.tag_name().name(), "boot" | "kernel");
-                os_extra.push(element_string(&c, 4));
+                os_extra.push((os_rank(c.tag_name().name()), element_string(&c, 4)));
             }
         }
-        if !has_boot && os_type == "hvm" {
+        os_extra.sort_by_key(|e| e.0);
+        let mut os_extra: Vec<String> = os_extra.into_iter().map(|e| e.1).collect();
+        let dev_boot =
+            child(root, "devices").is_some_and(|d| domain_xml_devices::has_device_boot(&d));
+        if dev_boot && os_extra_has_boot_dev(&os) {
+            return Err(DriverError::Vir(oxvirt_virerror::VirError {
+                code: oxvirt_virerror::ErrorCode::ConfigUnsupported as i32,
+                domain: dom,
+                message: format!("unsupported configuration: {BOOT_CONFLICT}"),
+                level: 2,
+                str1: Some("unsupported configuration: %s".to_string()),
+                str2: Some(BOOT_CONFLICT.to_string()),
+                str3: None,
+                int1: -1,
+                int2: -1,
+            }));
+        }
+        if !has_boot && !dev_boot && os_type == "hvm" {
             os_extra.push("    <boot dev='hd'/>\n".to_string());
         }
         let clock = child(root, "clock")
@@ -309,27 +296,21 @@ impl DomainDef {
                 continue;
             }
             if let Some(r) = top_rank(n) {
-                extras.push((r, element_string(&c, 2)));
+                let text = if n == "features" {
+                    features_string(&c)
+                } else if n == "cpu" {
+                    cpu_string(&c)
+                } else {
+                    element_string(&c, 2)
+                };
+                extras.push((r, text));
             }
         }
         extras.sort_by_key(|e| e.0);
-        let mut devices = Vec::new();
-        if let Some(d) = child(root, "devices") {
-            let mut nic = 0;
-            for c in d.children().filter(|c| c.is_element()) {
-                let kind = c.tag_name().name();
-                if let Some(r) = DEVICE_ORDER.iter().position(|n| *n == kind) {
-                    let text = if kind == "interface" {
-                        nic += 1;
-                        interface_string(&c, nic - 1)
-                    } else {
-                        element_string(&c, 4)
-                    };
-                    devices.push((r, text));
-                }
-            }
-        }
-        devices.sort_by_key(|e| e.0);
+        let devices = match child(root, "devices") {
+            Some(d) => domain_xml_devices::normalize(&d, os_type == "hvm")?,
+            None => Vec::new(),
+        };
         Ok(DomainDef {
             virt_type,
             name,
@@ -355,6 +336,11 @@ impl DomainDef {
 
     /// Format as libvirt does; `id` is the running domain's id (omitted when `None`).
     pub fn format(&self, id: Option<i32>) -> String {
+        self.format_with(id, false)
+    }
+
+    /// [`DomainDef::format`]; `secure` (VIR_DOMAIN_XML_SECURE) includes graphics passwords.
+    pub fn format_with(&self, id: Option<i32>, secure: bool) -> String {
         let mut s = String::with_capacity(1024);
         s.push_str(&format!("<domain type='{}'", escape(&self.virt_type)));
         if let Some(id) = id {
@@ -420,54 +406,13 @@ impl DomainDef {
         flush_before(&mut s, rank("devices"));
         s.push_str("  <devices>\n");
         for (_, d) in &self.devices {
-            s.push_str(d);
+            domain_xml_devices::format_device(d, secure, &mut s);
         }
         s.push_str("  </devices>\n");
         flush_before(&mut s, usize::MAX);
         s.push_str("</domain>\n");
         s
     }
-}
-
-/// Format an `<interface>`, adding the test driver's generated `<target dev='testnetN'/>`
-/// (N = the interface's index in the domain) when none is given.
-fn interface_string(node: &roxmltree::Node, index: usize) -> String {
-    let full = element_string(node, 4);
-    if child(node, "target").is_some() {
-        return full;
-    }
-    let target = format!("      <target dev='testnet{index}'/>\n");
-    const BEFORE: &[&str] = &[
-        "mac",
-        "source",
-        "virtualport",
-        "ip",
-        "route",
-        "script",
-        "backenddomain",
-    ];
-    let kids: Vec<_> = node.children().filter(|c| c.is_element()).collect();
-    if kids.is_empty() {
-        // "    <interface .../>\n" -> open, target, close.
-        let open = full.trim_end().trim_end_matches("/>").to_string();
-        return format!("{open}>\n{target}    </interface>\n");
-    }
-    let mut out = String::new();
-    let head_end = full.find('\n').map_or(full.len(), |i| i + 1);
-    out.push_str(&full[..head_end]);
-    let mut placed = false;
-    for k in kids {
-        if !placed && !BEFORE.contains(&k.tag_name().name()) {
-            out.push_str(&target);
-            placed = true;
-        }
-        out.push_str(&element_string(&k, 6));
-    }
-    if !placed {
-        out.push_str(&target);
-    }
-    out.push_str("    </interface>\n");
-    out
 }
 
 /// The XML of libvirt's default `test` domain (as its dumpxml shows it).

@@ -28,7 +28,7 @@ fn minimal_domain_gets_defaults() {
 fn units_vcpus_and_ordering() {
     let d = DomainDef::parse(
         "<domain type='test'><name>x</name><features><acpi/></features>\
-         <devices><memballoon model='none'/><disk type='file'/></devices>\
+         <devices><memballoon model='none'/><disk type='file'><target dev='vdb'/></disk></devices>\
          <bogus/><vcpu current='1'>3</vcpu><memory unit='MiB'>1</memory>\
          <currentMemory unit='GiB'>2</currentMemory><os><type machine='pc'>hvm</type>\
          <kernel>/k</kernel></os></domain>",
@@ -38,7 +38,10 @@ fn units_vcpus_and_ordering() {
     assert!(out.contains("<memory unit='KiB'>1024</memory>\n  <currentMemory unit='KiB'>1024<"));
     assert!(out.contains("<vcpu placement='static' current='1'>3</vcpu>"));
     assert!(out.contains("<type arch='i686' machine='pc'>hvm</type>\n    <kernel>/k</kernel>\n  </os>\n  <features>\n    <acpi/>\n  </features>\n  <clock"));
-    assert!(out.contains("<devices>\n    <disk type='file'/>\n    <memballoon model='none'/>\n"));
+    assert!(out.contains(
+        "<devices>\n    <disk type='file' device='disk'>\n      <target dev='vdb' bus='virtio'/>\n    \
+         </disk>\n    <memballoon model='none'/>\n"
+    ));
     assert!(!out.contains("bogus"));
 }
 
@@ -58,10 +61,53 @@ fn interfaces_get_testnet_targets() {
             "    <interface type='network'>\n      <mac address='52:54:00:11:22:33'/>\n      \
          <source network='default'/>\n      <target dev='testnet0'/>\n      \
          <model type='virtio'/>\n    </interface>\n    <interface type='user'>\n      \
-         <target dev='testnet1'/>\n    </interface>\n    <interface type='bridge'>\n      \
-         <target dev='vnet7'/>\n"
+         <mac address='52:54:00:"
         ),
         "{out}"
+    );
+    assert!(
+        out.contains(
+            "'/>\n      <target dev='testnet1'/>\n    </interface>\n    \
+             <interface type='bridge'>\n      <mac address='52:54:00:"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("'/>\n      <target dev='vnet7'/>\n"), "{out}");
+}
+
+#[test]
+fn device_errors_match_reference() {
+    let base = |devs: &str| {
+        format!(
+            "<domain type='test'><name>x</name><memory>1024</memory><os><type>hvm</type></os>\
+             <devices>{devs}</devices></domain>"
+        )
+    };
+    assert_eq!(
+        err(&base("<disk type='file'/>")),
+        (20, 20, "missing target information for device".into())
+    );
+    assert_eq!(
+        err(&base("<console type='pty'/><console type='pty'/>")),
+        (
+            67,
+            20,
+            "unsupported configuration: Only the first console can be a serial port".into()
+        )
+    );
+    assert_eq!(
+        err(
+            "<domain type='test'><name>x</name><memory>1024</memory><os><type>hvm</type>\
+             <boot dev='hd'/></os><devices><disk type='file'><target dev='vda'/>\
+             <boot order='1'/></disk></devices></domain>"
+        ),
+        (
+            67,
+            20,
+            "unsupported configuration: per-device boot elements cannot be used together \
+             with os/boot elements"
+                .into()
+        )
     );
 }
 

@@ -85,3 +85,72 @@ fn node_file_capabilities() {
     assert_eq!(s.capabilities(), golden("node1_capabilities.xml"));
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// Define `input`, compare dumpxml (active flags, inactive, and after `start` apart from the id)
+/// with what the reference printed.
+fn check_rich(input: &str, want: &str) {
+    let mut s = TestState::default_state();
+    let d = s
+        .define_xml(&golden(input), 0)
+        .unwrap_or_else(|e| panic!("{input}: {e}"));
+    let want = golden(want);
+    assert_eq!(s.get_xml_desc(&d, 0).unwrap(), want, "{input}");
+    assert_eq!(s.get_xml_desc(&d, 2).unwrap(), want, "{input} inactive");
+    let d = s.create(&d, 0).unwrap();
+    let got = s.get_xml_desc(&d, 0).unwrap();
+    let (head, rest) = got.split_once('\n').unwrap();
+    assert!(head.starts_with("<domain type='test' id='"), "{head}");
+    assert_eq!(rest, want.split_once('\n').unwrap().1, "{input} running");
+}
+
+#[test]
+fn rich_domain_xml() {
+    check_rich("rich_input.xml", "rich_dumpxml.xml");
+}
+
+#[test]
+fn rich_disks_xml() {
+    check_rich("rich_disks_input.xml", "rich_disks_dumpxml.xml");
+}
+
+#[test]
+fn rich_net_xml() {
+    check_rich("rich_net_input.xml", "rich_net_dumpxml.xml");
+}
+
+#[test]
+fn rich_graphics_xml() {
+    check_rich("rich_gfx_input.xml", "rich_gfx_dumpxml.xml");
+}
+
+#[test]
+fn rich_chardev_xml() {
+    check_rich("rich_chr_input.xml", "rich_chr_dumpxml.xml");
+}
+
+#[test]
+fn rich_misc_xml() {
+    check_rich("rich_misc_input.xml", "rich_misc_dumpxml.xml");
+}
+
+#[test]
+fn rich_cpu_defaults_xml() {
+    check_rich("rich_cpu_input.xml", "rich_cpu_dumpxml.xml");
+}
+
+#[test]
+fn rich_defaults_xml() {
+    check_rich("rich_defaults_input.xml", "rich_defaults_dumpxml.xml");
+}
+
+#[test]
+fn rich_full_xml() {
+    check_rich("rich_full_input.xml", "rich_full_dumpxml.xml");
+    // VIR_DOMAIN_XML_SECURE adds the graphics password.
+    let def =
+        oxvirt_driver_test::domain_xml::DomainDef::parse(&golden("rich_full_input.xml")).unwrap();
+    assert_eq!(
+        def.format_with(None, true),
+        golden("rich_full_dumpxml_secure.xml")
+    );
+}
