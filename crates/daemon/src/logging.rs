@@ -142,6 +142,47 @@ fn parse_outputs(text: &str, ident: &str) -> Result<Vec<Output>, LogError> {
         .collect()
 }
 
+/// Where logs go when `log_outputs` is not set (libvirt's rule): stderr in the foreground;
+/// daemonised, the journal if its socket exists, else a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DefaultOutput {
+    Stderr,
+    Journald,
+    File(std::path::PathBuf),
+}
+
+impl DefaultOutput {
+    /// The default for a daemon: `daemonized` with `--daemon`; `log_file` is
+    /// `/var/log/libvirt/<daemon>.log` (system) or `$XDG_CACHE_HOME/libvirt/<daemon>.log`.
+    pub fn choose(
+        daemonized: bool,
+        journal_socket: &std::path::Path,
+        log_file: std::path::PathBuf,
+    ) -> Self {
+        if !daemonized {
+            DefaultOutput::Stderr
+        } else if journal_socket.exists() {
+            DefaultOutput::Journald
+        } else {
+            DefaultOutput::File(log_file)
+        }
+    }
+
+    fn spec(&self, level: Priority) -> String {
+        match self {
+            DefaultOutput::Stderr => format!("{level}:stderr"),
+            // libvirt caps debug at info for the journal (rate limiting).
+            DefaultOutput::Journald => format!("{}:journald", level.max(2)),
+            DefaultOutput::File(p) => {
+                if let Some(dir) = p.parent() {
+                    let _ = std::fs::create_dir_all(dir);
+                }
+                format!("{level}:file:{}", p.display())
+            }
+        }
+    }
+}
+
 impl Logging {
     /// Settings from the config (and environment, which wins: `LIBVIRT_DEBUG`,
     /// `LIBVIRT_LOG_FILTERS`, `LIBVIRT_LOG_OUTPUTS`), then `--verbose`.
@@ -151,6 +192,25 @@ impl Logging {
         filters: Option<&str>,
         outputs: Option<&str>,
         verbose: bool,
+    ) -> Result<Logging, LogError> {
+        Self::with_default(
+            ident,
+            level,
+            filters,
+            outputs,
+            verbose,
+            DefaultOutput::Stderr,
+        )
+    }
+
+    /// As [`Logging::new`], with the output used when none is configured.
+    pub fn with_default(
+        ident: &str,
+        level: u32,
+        filters: Option<&str>,
+        outputs: Option<&str>,
+        verbose: bool,
+        fallback: DefaultOutput,
     ) -> Result<Logging, LogError> {
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         let mut default: Priority = match level {
@@ -169,7 +229,7 @@ impl Logging {
             .unwrap_or_default();
         let outputs_text = env("LIBVIRT_LOG_OUTPUTS")
             .or(outputs.map(str::to_string))
-            .unwrap_or_else(|| format!("{default}:stderr"));
+            .unwrap_or_else(|| fallback.spec(default));
         let settings = Settings {
             default,
             filters: parse_filters(&filters_text)?,
@@ -372,6 +432,31 @@ mod tests {
         assert_eq!(l.filters(), (String::new(), 0));
         l.set_outputs("2:stderr").unwrap();
         assert_eq!(l.outputs(), ("2:stderr".into(), 1));
+    }
+
+    #[test]
+    fn default_output_follows_libvirt() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("x/libvirtd.log");
+        assert_eq!(
+            DefaultOutput::choose(false, d.path(), f.clone()),
+            DefaultOutput::Stderr
+        );
+        assert_eq!(
+            DefaultOutput::choose(true, d.path(), f.clone()),
+            DefaultOutput::Journald
+        );
+        let none = d.path().join("no-journal");
+        assert_eq!(
+            DefaultOutput::choose(true, &none, f.clone()),
+            DefaultOutput::File(f.clone())
+        );
+        let l = Logging::with_default("t", 0, None, None, false, DefaultOutput::File(f.clone()))
+            .unwrap();
+        assert_eq!(l.outputs().0, format!("3:file:{}", f.display()));
+        assert!(f.parent().unwrap().is_dir());
+        let l = Logging::with_default("t", 1, None, None, false, DefaultOutput::Journald).unwrap();
+        assert_eq!(l.outputs().0, "2:journald");
     }
 
     #[test]

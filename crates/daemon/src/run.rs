@@ -11,7 +11,7 @@ use crate::daemonize::{self, StatusPipe};
 use crate::exit::{self, ExitCode};
 use crate::family::DaemonSpec;
 use crate::inhibit::{may_stop, Inhibitor};
-use crate::logging::Logging;
+use crate::logging::{DefaultOutput, Logging};
 use crate::paths::{Env, Paths};
 use crate::pidfile::PidFile;
 use crate::{admin, remote, sockets};
@@ -91,12 +91,30 @@ pub fn main(spec: &'static DaemonSpec) -> i32 {
             }
         };
 
-    let logging = match Logging::new(
+    let log_file = if system {
+        std::path::PathBuf::from(format!("/var/log/libvirt/{}.log", spec.name))
+    } else {
+        let cache = std::env::var("XDG_CACHE_HOME")
+            .ok()
+            .filter(|v| !v.is_empty())
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| {
+                std::path::PathBuf::from(env.home.clone().unwrap_or_default()).join(".cache")
+            });
+        cache.join("libvirt").join(format!("{}.log", spec.name))
+    };
+    let fallback = DefaultOutput::choose(
+        cli.daemon,
+        std::path::Path::new("/run/systemd/journal/socket"),
+        log_file,
+    );
+    let logging = match Logging::with_default(
         spec.name,
         config.log_level,
         config.log_filters.as_deref(),
         config.log_outputs.as_deref(),
         cli.verbose,
+        fallback,
     ) {
         Ok(l) => l,
         Err(e) => {
