@@ -419,8 +419,7 @@ fn rich_domain_xml_round_trip() {
     );
     let dom = names
         .lines()
-        .filter(|l| !l.is_empty() && *l != "test" && !l.starts_with("Domain"))
-        .last()
+        .rfind(|l| !l.is_empty() && *l != "test" && !l.starts_with("Domain"))
         .unwrap()
         .to_string();
     same(
