@@ -12,9 +12,10 @@ use oxvirt_virerror::{ErrorDomain, VirError};
 use oxvirt_xdr::CharArray;
 use std::sync::Arc;
 
-fn dref(d: &r::Domain) -> DomainRef {
+/// The driver's reference for a decoded domain (moves the name: no copy per call).
+fn dref(d: r::Domain) -> DomainRef {
     DomainRef {
-        name: d.name.clone(),
+        name: d.name,
         uuid: d.uuid.0,
         id: d.id,
     }
@@ -98,46 +99,46 @@ pub fn handle(sess: &Arc<Session>, client: &Arc<Client>, h: &Header, body: &[u8]
                 .map_err(v)
         }),
         p::DOMAIN_CREATE => call(h, body, |a: r::DomainArgs| {
-            conn.lock().create(&dref(&a.dom), 0).map(|_| ()).map_err(v)
+            conn.lock().create(&dref(a.dom), 0).map(|_| ()).map_err(v)
         }),
         p::DOMAIN_CREATE_WITH_FLAGS => call(h, body, |a: r::DomainFlagsArgs| {
             conn.lock()
-                .create(&dref(&a.dom), a.flags)
+                .create(&dref(a.dom), a.flags)
                 .map(dom_ret)
                 .map_err(v)
         }),
         p::DOMAIN_DESTROY => call(h, body, |a: r::DomainArgs| {
-            conn.lock().destroy(&dref(&a.dom), 0).map_err(v)
+            conn.lock().destroy(&dref(a.dom), 0).map_err(v)
         }),
         p::DOMAIN_DESTROY_FLAGS => call(h, body, |a: r::DomainFlagsArgs| {
-            conn.lock().destroy(&dref(&a.dom), a.flags).map_err(v)
+            conn.lock().destroy(&dref(a.dom), a.flags).map_err(v)
         }),
         p::DOMAIN_SHUTDOWN => call(h, body, |a: r::DomainArgs| {
-            conn.lock().shutdown(&dref(&a.dom), 0).map_err(v)
+            conn.lock().shutdown(&dref(a.dom), 0).map_err(v)
         }),
         p::DOMAIN_SHUTDOWN_FLAGS => call(h, body, |a: r::DomainFlagsArgs| {
-            conn.lock().shutdown(&dref(&a.dom), a.flags).map_err(v)
+            conn.lock().shutdown(&dref(a.dom), a.flags).map_err(v)
         }),
         p::DOMAIN_REBOOT => call(h, body, |a: r::DomainFlagsArgs| {
-            conn.lock().reboot(&dref(&a.dom), a.flags).map_err(v)
+            conn.lock().reboot(&dref(a.dom), a.flags).map_err(v)
         }),
         p::DOMAIN_RESET => call(h, body, |a: r::DomainFlagsArgs| {
-            conn.lock().reset(&dref(&a.dom), a.flags).map_err(v)
+            conn.lock().reset(&dref(a.dom), a.flags).map_err(v)
         }),
         p::DOMAIN_SUSPEND => call(h, body, |a: r::DomainArgs| {
-            conn.lock().suspend(&dref(&a.dom)).map_err(v)
+            conn.lock().suspend(&dref(a.dom)).map_err(v)
         }),
         p::DOMAIN_RESUME => call(h, body, |a: r::DomainArgs| {
-            conn.lock().resume(&dref(&a.dom)).map_err(v)
+            conn.lock().resume(&dref(a.dom)).map_err(v)
         }),
         p::DOMAIN_UNDEFINE => call(h, body, |a: r::DomainArgs| {
-            conn.lock().undefine(&dref(&a.dom), 0).map_err(v)
+            conn.lock().undefine(&dref(a.dom), 0).map_err(v)
         }),
         p::DOMAIN_UNDEFINE_FLAGS => call(h, body, |a: r::DomainFlagsArgs| {
-            conn.lock().undefine(&dref(&a.dom), a.flags).map_err(v)
+            conn.lock().undefine(&dref(a.dom), a.flags).map_err(v)
         }),
         p::DOMAIN_GET_INFO => call(h, body, |a: r::DomainArgs| {
-            let i = conn.lock().get_info(&dref(&a.dom)).map_err(v)?;
+            let i = conn.lock().get_info(&dref(a.dom)).map_err(v)?;
             Ok(r::DomainGetInfoRet {
                 state: i.state as u32,
                 max_mem: i.max_mem,
@@ -147,7 +148,7 @@ pub fn handle(sess: &Arc<Session>, client: &Arc<Client>, h: &Header, body: &[u8]
             })
         }),
         p::DOMAIN_GET_STATE => call(h, body, |a: r::DomainFlagsArgs| {
-            let (state, reason) = conn.lock().get_state(&dref(&a.dom), a.flags).map_err(v)?;
+            let (state, reason) = conn.lock().get_state(&dref(a.dom), a.flags).map_err(v)?;
             Ok(r::DomainGetStateRet { state, reason })
         }),
         p::DOMAIN_GET_XML_DESC => call(h, body, |a: r::DomainFlagsArgs| {
@@ -160,65 +161,65 @@ pub fn handle(sess: &Arc<Session>, client: &Arc<Client>, h: &Header, body: &[u8]
                 ));
             }
             conn.lock()
-                .get_xml_desc(&dref(&a.dom), a.flags)
+                .get_xml_desc(&dref(a.dom), a.flags)
                 .map(|value| r::StringRet { value })
                 .map_err(v)
         }),
         p::DOMAIN_GET_OS_TYPE => call(h, body, |a: r::DomainArgs| {
             conn.lock()
-                .get_os_type(&dref(&a.dom))
+                .get_os_type(&dref(a.dom))
                 .map(|value| r::StringRet { value })
                 .map_err(v)
         }),
         p::DOMAIN_GET_MAX_MEMORY => call(h, body, |a: r::DomainArgs| {
             conn.lock()
-                .get_max_memory(&dref(&a.dom))
+                .get_max_memory(&dref(a.dom))
                 .map(|value| r::UHyperRet { value })
                 .map_err(v)
         }),
         p::DOMAIN_GET_MAX_VCPUS => call(h, body, |a: r::DomainArgs| {
             conn.lock()
-                .get_max_vcpus(&dref(&a.dom))
+                .get_max_vcpus(&dref(a.dom))
                 .map(|n| r::IntRet { value: n as i32 })
                 .map_err(v)
         }),
         p::DOMAIN_GET_AUTOSTART => call(h, body, |a: r::DomainArgs| {
-            conn.lock().get_autostart(&dref(&a.dom)).map(int).map_err(v)
+            conn.lock().get_autostart(&dref(a.dom)).map(int).map_err(v)
         }),
         p::DOMAIN_SET_AUTOSTART => call(h, body, |a: r::DomainSetAutostartArgs| {
             conn.lock()
-                .set_autostart(&dref(&a.dom), a.autostart != 0)
+                .set_autostart(&dref(a.dom), a.autostart != 0)
                 .map_err(v)
         }),
         p::DOMAIN_IS_ACTIVE => call(h, body, |a: r::DomainArgs| {
-            conn.lock().is_active(&dref(&a.dom)).map(int).map_err(v)
+            conn.lock().is_active(&dref(a.dom)).map(int).map_err(v)
         }),
         p::DOMAIN_IS_PERSISTENT => call(h, body, |a: r::DomainArgs| {
-            conn.lock().is_persistent(&dref(&a.dom)).map(int).map_err(v)
+            conn.lock().is_persistent(&dref(a.dom)).map(int).map_err(v)
         }),
         p::DOMAIN_IS_UPDATED => call(h, body, |a: r::DomainArgs| {
-            conn.lock().is_updated(&dref(&a.dom)).map(int).map_err(v)
+            conn.lock().is_updated(&dref(a.dom)).map(int).map_err(v)
         }),
         p::DOMAIN_HAS_MANAGED_SAVE_IMAGE => call(h, body, |a: r::DomainFlagsArgs| {
             conn.lock()
-                .has_managed_save_image(&dref(&a.dom), a.flags)
+                .has_managed_save_image(&dref(a.dom), a.flags)
                 .map(int)
                 .map_err(v)
         }),
         p::DOMAIN_SNAPSHOT_NUM => call(h, body, |a: r::DomainFlagsArgs| {
             conn.lock()
-                .snapshot_num(&dref(&a.dom), a.flags)
+                .snapshot_num(&dref(a.dom), a.flags)
                 .map(|value| r::IntRet { value })
                 .map_err(v)
         }),
         p::DOMAIN_GET_MESSAGES => call(h, body, |a: r::DomainFlagsArgs| {
             conn.lock()
-                .get_messages(&dref(&a.dom), a.flags)
+                .get_messages(&dref(a.dom), a.flags)
                 .map(|names| r::NamesRet { names })
                 .map_err(v)
         }),
         p::DOMAIN_GET_SECURITY_LABEL => call(h, body, |a: r::DomainArgs| {
-            let (label, enforcing) = conn.lock().security_label(&dref(&a.dom)).map_err(v)?;
+            let (label, enforcing) = conn.lock().security_label(&dref(a.dom)).map_err(v)?;
             let label = if label.is_empty() {
                 CharArray::default()
             } else {
@@ -230,29 +231,29 @@ pub fn handle(sess: &Arc<Session>, client: &Arc<Client>, h: &Header, body: &[u8]
             })
         }),
         p::DOMAIN_SET_MEMORY => call(h, body, |a: r::DomainSetMemoryArgs| {
-            conn.lock().set_memory(&dref(&a.dom), a.memory).map_err(v)
+            conn.lock().set_memory(&dref(a.dom), a.memory).map_err(v)
         }),
         p::DOMAIN_SET_MAX_MEMORY => call(h, body, |a: r::DomainSetMemoryArgs| {
             conn.lock()
-                .set_max_memory(&dref(&a.dom), a.memory)
+                .set_max_memory(&dref(a.dom), a.memory)
                 .map_err(v)
         }),
         p::DOMAIN_SET_MEMORY_FLAGS => call(h, body, |a: r::DomainSetMemoryFlagsArgs| {
             conn.lock()
-                .set_memory_flags(&dref(&a.dom), a.memory, a.flags)
+                .set_memory_flags(&dref(a.dom), a.memory, a.flags)
                 .map_err(v)
         }),
         p::DOMAIN_SET_VCPUS => call(h, body, |a: r::DomainSetVcpusArgs| {
-            conn.lock().set_vcpus(&dref(&a.dom), a.nvcpus).map_err(v)
+            conn.lock().set_vcpus(&dref(a.dom), a.nvcpus).map_err(v)
         }),
         p::DOMAIN_SET_VCPUS_FLAGS => call(h, body, |a: r::DomainSetVcpusFlagsArgs| {
             conn.lock()
-                .set_vcpus_flags(&dref(&a.dom), a.nvcpus, a.flags)
+                .set_vcpus_flags(&dref(a.dom), a.nvcpus, a.flags)
                 .map_err(v)
         }),
         p::DOMAIN_GET_VCPUS_FLAGS => call(h, body, |a: r::DomainFlagsArgs| {
             conn.lock()
-                .get_vcpus_flags(&dref(&a.dom), a.flags)
+                .get_vcpus_flags(&dref(a.dom), a.flags)
                 .map(|n| r::IntRet { value: n as i32 })
                 .map_err(v)
         }),
