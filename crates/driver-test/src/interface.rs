@@ -301,12 +301,7 @@ impl InterfaceList {
 
     /// Names of active interfaces, at most `max`.
     pub fn list_active(&self, max: usize) -> Vec<String> {
-        self.ifaces
-            .iter()
-            .filter(|i| i.active)
-            .take(max)
-            .map(|i| i.def.name.clone())
-            .collect()
+        crate::objlist::names(self.ifaces.iter(), max, |x| x.active, |x| &x.def.name)
     }
 
     /// Number of inactive interfaces.
@@ -316,12 +311,7 @@ impl InterfaceList {
 
     /// Names of inactive interfaces, at most `max`.
     pub fn list_defined(&self, max: usize) -> Vec<String> {
-        self.ifaces
-            .iter()
-            .filter(|i| !i.active)
-            .take(max)
-            .map(|i| i.def.name.clone())
-            .collect()
+        crate::objlist::names(self.ifaces.iter(), max, |x| !x.active, |x| &x.def.name)
     }
 
     /// Define (or replace) an interface; a new one is inactive. Flags: VALIDATE (1) accepted.

@@ -21,6 +21,7 @@ pub mod network;
 pub mod node;
 pub mod node_file;
 pub mod nodedev;
+mod objlist;
 pub mod refs;
 pub mod state;
 pub mod storage;

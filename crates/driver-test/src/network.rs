@@ -308,12 +308,7 @@ impl NetworkList {
 
     /// Names of active networks, at most `max`.
     pub fn list_active(&self, max: usize) -> Vec<String> {
-        self.nets
-            .iter()
-            .filter(|n| n.active)
-            .take(max)
-            .map(|n| n.def.name.clone())
-            .collect()
+        crate::objlist::names(self.nets.iter(), max, |x| x.active, |x| &x.def.name)
     }
 
     /// Number of inactive (defined) networks.
@@ -323,12 +318,7 @@ impl NetworkList {
 
     /// Names of inactive networks, at most `max`.
     pub fn list_defined(&self, max: usize) -> Vec<String> {
-        self.nets
-            .iter()
-            .filter(|n| !n.active)
-            .take(max)
-            .map(|n| n.def.name.clone())
-            .collect()
+        crate::objlist::names(self.nets.iter(), max, |x| !x.active, |x| &x.def.name)
     }
 
     /// libvirt's duplicate checks: same name with another UUID, or same UUID with another name.

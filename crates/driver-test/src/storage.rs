@@ -251,12 +251,7 @@ impl PoolList {
 
     /// Names of active pools, at most `max`.
     pub fn list_active(&self, max: usize) -> Vec<String> {
-        self.pools
-            .iter()
-            .filter(|p| p.active)
-            .take(max)
-            .map(|p| p.def.name.clone())
-            .collect()
+        crate::objlist::names(self.pools.iter(), max, |x| x.active, |x| &x.def.name)
     }
 
     /// Number of inactive pools.
@@ -266,12 +261,7 @@ impl PoolList {
 
     /// Names of inactive pools, at most `max`.
     pub fn list_defined(&self, max: usize) -> Vec<String> {
-        self.pools
-            .iter()
-            .filter(|p| !p.active)
-            .take(max)
-            .map(|p| p.def.name.clone())
-            .collect()
+        crate::objlist::names(self.pools.iter(), max, |x| !x.active, |x| &x.def.name)
     }
 
     fn check_dup(&self, def: &PoolDef) -> DriverResult<Option<usize>> {
