@@ -1,6 +1,6 @@
 //! oxvirt-client: a pure-Rust libvirt client, wire-compatible with libvirt 9.0.
 //!
-//! This crate currently holds the I/O-free core that decides *where* to connect, exactly as
+//! The I/O-free core decides *where* to connect, exactly as
 //! libvirt's C client (the remote driver) does:
 //!
 //! - [`uri`]: parse a connection URI into driver, transport, host, port, path and parameters,
@@ -10,9 +10,12 @@
 //! - [`select`]: which URI to open (explicit, `LIBVIRT_DEFAULT_URI`, `uri_default`, probing)
 //!   and `uri_aliases` expansion;
 //! - [`sockets`]: the endpoint (UNIX socket path and modular/monolithic daemon choice, TCP/TLS
-//!   address, SSH proxy), session-daemon autospawn, and the `CONNECT_OPEN` flags.
+//!   address, SSH proxy), session-daemon autospawn, and the `CONNECT_OPEN` flags;
+//! - [`connection`]: the async client on tokio: [`Connection::open`], the open handshake,
+//!   many calls in flight over one socket, keepalive, close; [`api`] has typed calls and
+//!   [`events`] the event channels.
 //!
-//! Nothing here touches the network or the file system except through the `exists`
+//! The planning modules touch neither the network nor the file system except through the `exists`
 //! predicate a caller hands to [`sockets::Context`], so every rule is testable with temp dirs.
 //!
 //! ```
@@ -35,12 +38,21 @@
 
 use std::collections::BTreeMap;
 
+pub mod api;
 pub mod conf;
+pub mod connection;
+pub mod error;
+pub mod events;
 pub mod select;
 pub mod sockets;
 pub mod uri;
 
+pub use api::DomainInfo;
 pub use conf::ClientConf;
+pub use connection::{Connection, Features};
+pub use error::{ClientError, Disconnect};
+pub use events::{LifecycleEvent, LifecycleKind};
+pub use oxvirt_proto::remote::Domain;
 pub use sockets::{plan, ConnectPlan, Context, Endpoint};
 pub use uri::{Mode, Proxy, RemoteUri, Transport};
 
