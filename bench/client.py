@@ -1,0 +1,74 @@
+#!/usr/bin/python3
+"""Client benchmark (issue 5): our Rust client against python3-libvirt (libvirt's C client) on
+the same daemon (ours), in one run. Figures: sequential dom.info() calls/s, client CPU per call
+(user+system of the client process), and calls/s of many tasks (Rust: 64 tokio tasks; C: 64
+threads) sharing one connection. Usage (root): bench/client.py [--rounds 3] [--seconds 2] [--write]
+"""
+import argparse, importlib.util, json, os, resource, statistics, subprocess, sys, threading, time
+
+spec = importlib.util.spec_from_file_location("runbench", os.path.join(os.path.dirname(__file__), "run.py"))
+rb = importlib.util.module_from_spec(spec); spec.loader.exec_module(rb)
+EXAMPLE = os.path.join(rb.ROOT, "target", "release", "examples", "bench_client")
+
+
+def python_client(uri, seconds, threads=64):
+    import libvirt
+    libvirt.virEventRegisterDefaultImpl()
+    c = libvirt.open(uri); d = c.lookupByName("test")
+    r0 = resource.getrusage(resource.RUSAGE_SELF); t0 = time.perf_counter(); n = 0
+    while time.perf_counter() - t0 < seconds:
+        for _ in range(100):
+            d.info()
+        n += 100
+    el = time.perf_counter() - t0
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime) / n * 1e6
+    counts = [0] * threads
+    stop = time.perf_counter() + seconds
+    def work(i):
+        while time.perf_counter() < stop:
+            d.info(); counts[i] += 1
+    ts = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
+    t1 = time.perf_counter()
+    for t in ts: t.start()
+    for t in ts: t.join()
+    par = sum(counts) / (time.perf_counter() - t1)
+    c.close()
+    return {"seq_calls_per_s": n / el, "seq_cpu_us_per_call": cpu, "shared_conn_calls_per_s": par}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--seconds", type=float, default=2.0)
+    ap.add_argument("--write", action="store_true")
+    a = ap.parse_args()
+    subprocess.run(["cargo", "build", "--release", "-q", "-p", "oxvirt-daemon", "-p", "oxvirt-client",
+                    "--example", "bench_client"], cwd=rb.ROOT, check=True)
+    d = rb.Daemon("ours", rb.OURS)
+    res = {"rust": [], "c": []}
+    try:
+        for i in range(a.rounds):
+            out = subprocess.run([EXAMPLE, d.uri, str(a.seconds), "64"], capture_output=True, text=True, check=True)
+            res["rust"].append(json.loads(out.stdout))
+            res["c"].append(python_client(d.uri, a.seconds))
+            print(f"round {i + 1}/{a.rounds} done", file=sys.stderr)
+    finally:
+        d.stop()
+    lines = ["| figure | oxvirt-client (Rust) | python3-libvirt (C client) | Rust / C | target |", "| --- | --- | --- | --- | --- |"]
+    targets = {"seq_calls_per_s": "≥ 2", "seq_cpu_us_per_call": "≤ 0.5", "shared_conn_calls_per_s": "(reported)"}
+    for k in ("seq_calls_per_s", "seq_cpu_us_per_call", "shared_conn_calls_per_s"):
+        r = statistics.median(x[k] for x in res["rust"]); c = statistics.median(x[k] for x in res["c"])
+        lines.append(f"| {k} | {r:,.2f} | {c:,.2f} | {r / c:.2f} | {targets[k]} |")
+    table = "\n".join(lines)
+    print(table)
+    if a.write:
+        with open(os.path.join(rb.ROOT, "BENCHMARKS.md"), "a") as f:
+            f.write(f"\n## Client library against the C client\n\n`bench/client.py --rounds {a.rounds} --seconds {a.seconds:g} --write`: "
+                    "the same daemon (ours), `dom.info()` on one connection; client CPU is the client process's user+system time. "
+                    "Note the Python interpreter's own cost is part of the C client's figures (python3-libvirt is how "
+                    "libvirt's C client is driven here).\n\n" + table + "\n")
+
+
+if __name__ == "__main__":
+    main()

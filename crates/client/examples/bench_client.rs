@@ -1,0 +1,58 @@
+//! Client-side benchmark used by bench/client.py: sequential dom.info() calls for a given time
+//! on one connection, then `tasks` tasks sharing one connection. Prints JSON with calls/s and
+//! this process's CPU (user+system) per call.
+//!
+//! `cargo run --release -p oxvirt-client --example bench_client -- URI SECONDS TASKS`
+
+use oxvirt_client::Connection;
+use std::time::{Duration, Instant};
+
+fn cpu_seconds() -> f64 {
+    let u = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF).unwrap();
+    let tv = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
+    tv(u.user_time()) + tv(u.system_time())
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let uri = args.get(1).expect("URI").clone();
+    let secs: f64 = args.get(2).map_or(2.0, |s| s.parse().unwrap());
+    let tasks: usize = args.get(3).map_or(64, |s| s.parse().unwrap());
+    let conn = Connection::open(Some(&uri), false).await.expect("open");
+    let dom = conn.lookup_domain_by_name("test").await.expect("lookup");
+
+    let (c0, t0) = (cpu_seconds(), Instant::now());
+    let mut n = 0u64;
+    while t0.elapsed() < Duration::from_secs_f64(secs) {
+        for _ in 0..100 {
+            conn.domain_get_info(&dom).await.expect("info");
+        }
+        n += 100;
+    }
+    let el = t0.elapsed().as_secs_f64();
+    let seq_rate = n as f64 / el;
+    let seq_cpu_us = (cpu_seconds() - c0) / n as f64 * 1e6;
+
+    let t1 = Instant::now();
+    let deadline = t1 + Duration::from_secs_f64(secs);
+    let mut handles = Vec::new();
+    for _ in 0..tasks {
+        let (conn, dom) = (conn.clone(), dom.clone());
+        handles.push(tokio::spawn(async move {
+            let mut k = 0u64;
+            while Instant::now() < deadline {
+                conn.domain_get_info(&dom).await.expect("info");
+                k += 1;
+            }
+            k
+        }));
+    }
+    let mut total = 0;
+    for h in handles {
+        total += h.await.unwrap();
+    }
+    let par_rate = total as f64 / t1.elapsed().as_secs_f64();
+    conn.close().await.ok();
+    println!("{{\"seq_calls_per_s\": {seq_rate:.1}, \"seq_cpu_us_per_call\": {seq_cpu_us:.2}, \"shared_conn_calls_per_s\": {par_rate:.1}}}");
+}
