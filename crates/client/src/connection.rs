@@ -518,7 +518,9 @@ async fn writer(
     let _ = wr.shutdown().await;
 }
 
-async fn reader(inner: Weak<Inner>, mut rd: tokio::io::ReadHalf<Box<dyn Stream>>) {
+async fn reader(inner: Weak<Inner>, rd: tokio::io::ReadHalf<Box<dyn Stream>>) {
+    // Buffered: a reply's length word and body usually arrive in one read.
+    let mut rd = tokio::io::BufReader::with_capacity(64 * 1024, rd);
     let why = loop {
         let mut len = [0u8; 4];
         if let Err(e) = rd.read_exact(&mut len).await {
