@@ -106,10 +106,7 @@ impl Domain {
     /// Whether it passes `virConnectListAllDomains` filter `flags`.
     pub fn matches(&self, flags: u32) -> bool {
         use list_flags as f;
-        let group = |yes: u32, no: u32, v: bool| {
-            let (y, n) = (flags & yes != 0, flags & no != 0);
-            y == n || (y && v) || (n && !v)
-        };
+        let group = |yes: u32, no: u32, v: bool| crate::objlist::pair_match(flags, yes, no, v);
         if !group(f::ACTIVE, f::INACTIVE, self.is_active())
             || !group(f::PERSISTENT, f::TRANSIENT, self.persistent)
             || !group(f::MANAGEDSAVE, f::NO_MANAGEDSAVE, self.managed_save)

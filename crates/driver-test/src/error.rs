@@ -99,5 +99,16 @@ impl DriverError {
     }
 }
 
+/// virCheckFlags: refuse bits outside `allowed`, naming the libvirt function.
+pub fn check_flags(flags: u32, allowed: u32, func: &str) -> DriverResult<()> {
+    if flags & !allowed != 0 {
+        return Err(DriverError::UnsupportedFlags(
+            flags & !allowed,
+            func.to_string(),
+        ));
+    }
+    Ok(())
+}
+
 /// Result alias for driver calls.
 pub type DriverResult<T> = Result<T, DriverError>;

@@ -88,14 +88,14 @@ impl NetworkDef {
         if name.contains('/') {
             return Err(xmlutil::xml_error(
                 NET_DOMAIN,
-                &format!("name {name} cannot contain '/'"),
+                format!("name {name} cannot contain '/'"),
             ));
         }
         let uuid = match xmlutil::child_text(&root, "uuid") {
             Some(u) => xmlutil::parse_uuid(&u).ok_or_else(|| {
                 xmlutil::xml_error(
                     NET_DOMAIN,
-                    &format!("malformed uuid element for network '{name}'"),
+                    format!("malformed uuid element for network '{name}'"),
                 )
             })?,
             None => xmlutil::new_uuid(),

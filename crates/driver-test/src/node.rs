@@ -291,13 +291,4 @@ impl TestState {
     }
 }
 
-/// virCheckFlags: refuse bits outside `allowed`, naming the libvirt function.
-pub fn check_flags(flags: u32, allowed: u32, func: &str) -> DriverResult<()> {
-    if flags & !allowed != 0 {
-        return Err(DriverError::UnsupportedFlags(
-            flags & !allowed,
-            func.to_string(),
-        ));
-    }
-    Ok(())
-}
+pub use crate::error::check_flags;

@@ -1,5 +1,14 @@
-//! Helpers shared by the object lists (networks, pools, interfaces) for libvirt's legacy
-//! "list the names of the active / defined objects" calls.
+//! Helpers shared by the object lists (domains, networks, pools, interfaces): libvirt's
+//! list-all filter flags and the legacy "names of the active / defined objects" calls.
+
+/// libvirt's list filter: for a pair of opposite flags (`yes`, `no`), when either is set the
+/// object must match one that is set.
+pub(crate) fn pair_match(flags: u32, yes: u32, no: u32, value: bool) -> bool {
+    if flags & (yes | no) == 0 {
+        return true;
+    }
+    (value && flags & yes != 0) || (!value && flags & no != 0)
+}
 
 /// Names of the items for which `pick` holds, in list order, at most `max`.
 pub(crate) fn names<'a, T: 'a>(

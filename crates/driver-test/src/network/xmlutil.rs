@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use oxvirt_virerror::{ErrorCode, ErrorDomain, VirError};
+use oxvirt_virerror::{ErrorCode, ErrorDomain};
 
 use crate::error::{DriverError, DriverResult};
 
@@ -98,19 +98,9 @@ impl Elem {
 }
 
 /// A libvirt error with explicit numbers and a bare message.
-pub(crate) fn raw(code: i32, domain: i32, msg: impl Into<String>) -> DriverError {
-    let mut v = VirError::bare(ErrorCode::InternalError, ErrorDomain::None, msg);
-    v.code = code;
-    v.domain = domain;
-    DriverError::Vir(v)
-}
-
+pub(crate) use crate::xmlfmt::raw_error as raw;
 /// "XML error: DETAIL" (code 27) in the given domain.
-pub(crate) fn xml_error(domain: i32, detail: &str) -> DriverError {
-    let mut v = VirError::with_detail(ErrorCode::XmlError, ErrorDomain::None, "XML error", detail);
-    v.domain = domain;
-    DriverError::Vir(v)
-}
+pub(crate) use crate::xmlfmt::xml_error;
 
 /// Parse a document; failures are XML_DETAIL (35) errors in `domain` prefixed with `(label)`.
 pub(crate) fn parse<'a>(
@@ -136,7 +126,7 @@ pub(crate) fn check_root(node: &roxmltree::Node, want: &str) -> DriverResult<()>
     } else {
         Err(xml_error(
             FROM_XML,
-            &format!("expecting root element of '{want}', not '{got}'"),
+            format!("expecting root element of '{want}', not '{got}'"),
         ))
     }
 }
@@ -148,15 +138,8 @@ pub(crate) fn child_text(node: &roxmltree::Node, name: &str) -> Option<String> {
         .map(|c| c.text().unwrap_or("").trim().to_string())
 }
 
-/// Parse a UUID string (any form the uuid crate accepts).
-pub(crate) fn parse_uuid(s: &str) -> Option<[u8; 16]> {
-    uuid::Uuid::parse_str(s.trim()).ok().map(|u| *u.as_bytes())
-}
-
-/// Format a UUID in libvirt's lower-case hyphenated form.
-pub fn fmt_uuid(u: &[u8; 16]) -> String {
-    uuid::Uuid::from_bytes(*u).hyphenated().to_string()
-}
+pub use crate::domain_xml::format_uuid as fmt_uuid;
+pub(crate) use crate::domain_xml::parse_uuid;
 
 /// A fresh random UUID.
 pub(crate) fn new_uuid() -> [u8; 16] {
@@ -168,7 +151,7 @@ pub(crate) fn scale_bytes(value: &str, unit: Option<&str>, what: &str) -> Driver
     let v: u64 = value.trim().parse().map_err(|_| {
         xml_error(
             ErrorDomain::Storage as i32,
-            &format!("malformed {what} element"),
+            format!("malformed {what} element"),
         )
     })?;
     let u = unit.unwrap_or("").to_ascii_lowercase();
@@ -196,26 +179,8 @@ fn bad_suffix(unit: &str) -> DriverError {
     DriverError::InvalidArg(ErrorDomain::None, format!("unknown suffix '{unit}'"))
 }
 
-/// Check flags against the supported mask as virCheckFlags does.
-pub(crate) fn check_flags(flags: u32, supported: u32, func: &str) -> DriverResult<()> {
-    if flags & !supported != 0 {
-        Err(DriverError::UnsupportedFlags(
-            flags & !supported,
-            func.to_string(),
-        ))
-    } else {
-        Ok(())
-    }
-}
-
-/// libvirt's list filter: for a pair of opposite flags (`yes`, `no`), when either is set the
-/// object must match one that is set.
-pub(crate) fn pair_match(flags: u32, yes: u32, no: u32, value: bool) -> bool {
-    if flags & (yes | no) == 0 {
-        return true;
-    }
-    (value && flags & yes != 0) || (!value && flags & no != 0)
-}
+pub(crate) use crate::error::check_flags;
+pub(crate) use crate::objlist::pair_match;
 
 /// The XML text of a list element: inline, or read from its `file='...'` attribute relative to
 /// `base_dir` (libvirt's test driver allows both in `<node>` files).

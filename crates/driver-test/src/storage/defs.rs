@@ -79,7 +79,7 @@ impl PoolDef {
             Some(t) if !POOL_TYPES.contains(&t) => {
                 return Err(xmlutil::xml_error(
                     FROM_XML,
-                    &format!("Invalid value for attribute 'type' in element 'pool': '{t}'."),
+                    format!("Invalid value for attribute 'type' in element 'pool': '{t}'."),
                 ))
             }
             Some(t) => t.to_string(),
