@@ -189,8 +189,19 @@ table! {
 
 /// The row for `proc_`, if served.
 pub fn info(proc_: i32) -> Option<&'static ProcInfo> {
-    // The table is small and hot entries are early; a match-free linear scan costs ~100 ns.
-    PROCS.iter().find(|i| i.proc_ == proc_)
+    // Called for every call: index by procedure number (built once) instead of scanning.
+    static INDEX: std::sync::OnceLock<Vec<u16>> = std::sync::OnceLock::new();
+    const NONE: u16 = u16::MAX;
+    let index = INDEX.get_or_init(|| {
+        let max = PROCS.iter().map(|i| i.proc_).max().unwrap_or(0) as usize;
+        let mut v = vec![NONE; max + 1];
+        for (n, i) in PROCS.iter().enumerate() {
+            v[i.proc_ as usize] = n as u16;
+        }
+        v
+    });
+    let slot = *index.get(usize::try_from(proc_).ok()?)?;
+    (slot != NONE).then(|| &PROCS[slot as usize])
 }
 
 /// libvirt's public API name for a procedure name, e.g. NODE_GET_MEMORY_STATS ->
@@ -240,5 +251,9 @@ mod tests {
         assert_eq!(info(p::DOMAIN_GET_INFO).unwrap().access, Access::Read);
         assert_eq!(info(p::DOMAIN_DESTROY).unwrap().module, ErrorDomain::Domain);
         assert!(info(9999).is_none());
+        assert!(info(-1).is_none() && info(0).is_none());
+        for i in PROCS {
+            assert_eq!(info(i.proc_), Some(i));
+        }
     }
 }
