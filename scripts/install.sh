@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
-# Install oxvirt's libvirtd with its systemd units.
+# Install oxvirt's libvirtd, virtlogd and virtlockd with their systemd units.
 #
 # Usage: scripts/install.sh
-#   PREFIX        installation prefix (default /usr): $PREFIX/sbin/libvirtd and
-#                 $PREFIX/lib/systemd/system/libvirtd*.{service,socket}; the ExecStart= path
-#                 of libvirtd.service is rewritten to $PREFIX/sbin/libvirtd.
+#   PREFIX        installation prefix (default /usr): $PREFIX/sbin/{libvirtd,virtlogd,virtlockd}
+#                 and $PREFIX/lib/systemd/system/*.{service,socket}; the ExecStart= path of
+#                 each service is rewritten to $PREFIX/sbin/<daemon>.
 #   DESTDIR       staging root prepended to every path (default empty, i.e. the live system).
-#   LIBVIRTD_BIN  the binary to install (default target/release/libvirtd, built with
+#   LIBVIRTD_BIN, VIRTLOGD_BIN, VIRTLOCKD_BIN
+#                 the binaries to install (default target/release/<daemon>, built with
 #                 `cargo build --release` when missing).
 #
 # Always under $DESTDIR/etc (not $PREFIX/etc), installed only when absent so that an
 # administrator's edits survive a re-install:
-#   /etc/default/libvirtd         environment of libvirtd.service (comments only)
+#   /etc/default/<daemon>         environment of <daemon>.service (comments only)
 #   /etc/libvirt/libvirtd.conf    commented sample
+#   /etc/libvirt/virtlogd.conf, /etc/libvirt/virtlockd.conf   commented samples
 #
 # Idempotent: running it again gives the same tree. It never runs systemctl.
 set -euo pipefail
@@ -20,7 +22,6 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 prefix="${PREFIX:-/usr}"
 destdir="${DESTDIR:-}"
-bin="${LIBVIRTD_BIN:-$root/target/release/libvirtd}"
 
 case "$prefix" in
   /*) ;;
@@ -28,14 +29,24 @@ case "$prefix" in
 esac
 prefix="${prefix%/}"   # "/" -> "", "/opt/x/" -> "/opt/x"
 
-if [ ! -x "$bin" ]; then
-  if [ -n "${LIBVIRTD_BIN:-}" ]; then
-    echo "install.sh: LIBVIRTD_BIN=$bin is not an executable file" >&2
-    exit 1
+daemons=(libvirtd virtlogd virtlockd)
+declare -A bins=(
+  [libvirtd]="${LIBVIRTD_BIN:-$root/target/release/libvirtd}"
+  [virtlogd]="${VIRTLOGD_BIN:-$root/target/release/virtlogd}"
+  [virtlockd]="${VIRTLOCKD_BIN:-$root/target/release/virtlockd}"
+)
+for d in "${daemons[@]}"; do
+  bin="${bins[$d]}"
+  if [ ! -x "$bin" ]; then
+    var="$(echo "$d" | tr a-z A-Z)_BIN"
+    if [ -n "${!var:-}" ]; then
+      echo "install.sh: $var=$bin is not an executable file" >&2
+      exit 1
+    fi
+    echo "install.sh: $bin missing, building it"
+    (cd "$root" && cargo build --release -p oxvirt-daemon --bin "$d" --target-dir "$root/target")
   fi
-  echo "install.sh: $bin missing, building it"
-  (cd "$root" && cargo build --release -p oxvirt-daemon --bin libvirtd --target-dir "$root/target")
-fi
+done
 
 sbindir="$destdir$prefix/sbin"
 unitdir="$destdir$prefix/lib/systemd/system"
@@ -44,20 +55,53 @@ confdir="$destdir/etc/libvirt"
 
 install -d -m 0755 "$sbindir" "$unitdir" "$defaultdir" "$confdir"
 
-install -m 0755 "$bin" "$sbindir/libvirtd"
+for d in "${daemons[@]}"; do
+  install -m 0755 "${bins[$d]}" "$sbindir/$d"
+done
 
 tmp="$(mktemp)"
 trap 'rm -f "$tmp"' EXIT
 for unit in "$root"/systemd/*.service "$root"/systemd/*.socket; do
-  sed "s|^ExecStart=/usr/sbin/libvirtd\\b|ExecStart=$prefix/sbin/libvirtd|" "$unit" >"$tmp"
+  sed -E "s#^ExecStart=/usr/sbin/(libvirtd|virtlogd|virtlockd)\\b#ExecStart=$prefix/sbin/\\1#" "$unit" >"$tmp"
   install -m 0644 "$tmp" "$unitdir/$(basename "$unit")"
 done
 
-if [ ! -e "$defaultdir/libvirtd" ]; then
-  install -m 0644 "$root/systemd/libvirtd.default" "$defaultdir/libvirtd"
-else
-  echo "install.sh: keeping existing $defaultdir/libvirtd"
-fi
+for d in "${daemons[@]}"; do
+  if [ ! -e "$defaultdir/$d" ]; then
+    install -m 0644 "$root/systemd/$d.default" "$defaultdir/$d"
+  else
+    echo "install.sh: keeping existing $defaultdir/$d"
+  fi
+done
+
+for d in virtlogd virtlockd; do
+  if [ -e "$confdir/$d.conf" ]; then
+    echo "install.sh: keeping existing $confdir/$d.conf"
+    continue
+  fi
+  {
+    echo "# /etc/libvirt/$d.conf: configuration of $d (oxvirt), libvirt's format and keys."
+    echo "# Every line is commented out; the values shown are the defaults."
+    echo
+    echo '#log_level = 0                   # 0 = built-in default (warnings and errors)'
+    echo '#log_filters = "1:logging"       # example; unset = none'
+    echo '#log_outputs = "3:stderr"        # example; unset = stderr (journal under systemd)'
+    echo
+    echo '#max_clients = 1024              # each running guest needs one connection'
+    echo '#admin_max_clients = 5000'
+    if [ "$d" = virtlogd ]; then
+      echo
+      echo '# Rotation of each guest log: size in bytes before rolling over (0 = never), and how'
+      echo '# many rolled files (<log>.0 newest .. <log>.N-1) to keep (at most 32).'
+      echo '#max_size = 2097152'
+      echo '#max_backups = 3'
+      echo '# Delete rolled-over log chains under log_root older than this many days (0 = never).'
+      echo '#max_age_days = 0'
+      echo '#log_root = "/var/log/libvirt/"'
+    fi
+  } >"$tmp"
+  install -m 0644 "$tmp" "$confdir/$d.conf"
+done
 
 if [ ! -e "$confdir/libvirtd.conf" ]; then
   cat >"$tmp" <<'CONF'
@@ -112,7 +156,7 @@ else
   echo "install.sh: keeping existing $confdir/libvirtd.conf"
 fi
 
-echo "install.sh: installed libvirtd into ${destdir:-/} with PREFIX=$prefix"
+echo "install.sh: installed ${daemons[*]} into ${destdir:-/} with PREFIX=$prefix"
 if [ -z "$destdir" ]; then
-  echo "install.sh: next: systemctl daemon-reload && systemctl enable --now libvirtd.socket"
+  echo "install.sh: next: systemctl daemon-reload && systemctl enable --now virtlogd.socket virtlockd.socket libvirtd.socket"
 fi

@@ -50,6 +50,20 @@ pub fn parse_timeout(s: &str) -> Option<u32> {
 
 /// The usage text (stderr, as libvirt prints it), with this mode's default paths.
 pub fn usage(argv0: &str, spec: &crate::family::DaemonSpec, paths: &crate::paths::Paths) -> String {
+    use crate::family::Role;
+    if spec.role != Role::Remote {
+        let what = if spec.role == Role::Logd {
+            "log"
+        } else {
+            "lock"
+        };
+        return format!(
+            "\nUsage:\n  {argv0} [options]\n\nOptions:\n  -h | --help            Display program help:\n  -v | --verbose         Verbose messages.\n  -d | --daemon          Run as a daemon & write PID file.\n  -t | --timeout <secs>  Exit after timeout period.\n  -f | --config <file>   Configuration file.\n  -V | --version         Display version information.\n  -p | --pid-file <file> Change name of PID file.\n\nlibvirt {what} management daemon:\n\n  Default paths:\n\n    Configuration file (unless overridden by -f):\n      {}\n\n    Sockets:\n      {}\n\n    PID file (unless overridden by -p):\n      {}\n\n",
+            paths.config_file.display(),
+            paths.sock.display(),
+            paths.pid_file.display(),
+        );
+    }
     let listen = if spec.has_listen_flag {
         "    -l | --listen          Listen for TCP/IP connections.\n"
     } else {

@@ -16,6 +16,26 @@ pub struct DaemonSpec {
     pub session: bool,
     /// Hypervisor drivers served, by URI scheme.
     pub drivers: &'static [&'static str],
+    /// Which program the main server runs, and so which config file schema applies.
+    pub role: Role,
+}
+
+/// What a daemon of the family is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The REMOTE program (libvirtd, virtproxyd, virt${DRIVER}d).
+    Remote,
+    /// virtlogd: guest log pipes ([`oxvirt_logd`]).
+    Logd,
+    /// virtlockd: disk-image leases ([`oxvirt_lockd`]).
+    Lockd,
+}
+
+impl Role {
+    /// virtlogd and virtlockd upgrade in place by re-executing themselves on SIGUSR1.
+    pub fn re_executes(self) -> bool {
+        matches!(self, Role::Logd | Role::Lockd)
+    }
 }
 
 /// The monolithic daemon. Today it serves the test driver; each further driver joins this list
@@ -27,6 +47,29 @@ pub const LIBVIRTD: DaemonSpec = DaemonSpec {
     has_listen_flag: true,
     session: true,
     drivers: &["test"],
+    role: Role::Remote,
+};
+
+/// The log daemon: holds the read end of every guest's stdout/stderr pipe.
+pub const VIRTLOGD: DaemonSpec = DaemonSpec {
+    name: "virtlogd",
+    sock_prefix: "virtlogd",
+    has_ip: false,
+    has_listen_flag: false,
+    session: true,
+    drivers: &[],
+    role: Role::Logd,
+};
+
+/// The lock daemon: holds the fcntl leases on disk images.
+pub const VIRTLOCKD: DaemonSpec = DaemonSpec {
+    name: "virtlockd",
+    sock_prefix: "virtlockd",
+    has_ip: false,
+    has_listen_flag: false,
+    session: true,
+    drivers: &[],
+    role: Role::Lockd,
 };
 
 impl DaemonSpec {

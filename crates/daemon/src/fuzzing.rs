@@ -63,6 +63,96 @@ fn run(d: Dispatched) {
     }
 }
 
+/// virtlogd's and virtlockd's programs: every procedure's argument decoder on arbitrary bytes,
+/// and dispatch on a detached client wherever that cannot touch the file system (a fuzzer
+/// must not create, lock or truncate files at paths it invents): all of virtlockd's checks
+/// before a lockspace is used (flags, RESTRICT, REGISTER, unknown lockspaces), virtlogd's
+/// position lookups and over-long reads.
+pub fn support_calls(data: &[u8]) {
+    use oxvirt_lockd::protocol as lk;
+    use oxvirt_logd::protocol as lg;
+    let logs = oxvirt_logd::LogHandler::new(oxvirt_logd::LogSettings::default());
+    let log_prog = oxvirt_logd::program(logs);
+    let locks = oxvirt_lockd::LockDaemon::new();
+    locks.set_fencing(false);
+    let lock_prog = oxvirt_lockd::program(locks);
+    let log_client = Client::detached("virtlogd", false);
+    let lock_client = Client::detached("virtlockd", false);
+    let mut rest = data;
+    let mut serial = 0;
+    while rest.len() >= 3 && serial < 64 {
+        let (sel, len) = (rest[0], (rest[1] as usize).min(rest.len() - 2));
+        let body = &rest[2..2 + len];
+        rest = &rest[2 + len..];
+        serial += 1;
+        let proc_ = (sel % 10) as i32;
+        let h = |prog, proc_| Header {
+            prog,
+            vers: 1,
+            proc_,
+            kind: MsgType::Call,
+            serial,
+            status: MsgStatus::Ok,
+        };
+        if sel & 0x80 == 0 {
+            // virtlockd.
+            let safe = match proc_ {
+                lk::procs::ACQUIRE_RESOURCE => {
+                    oxvirt_xdr::from_bytes::<lk::AcquireResourceArgs>(body)
+                        .is_ok_and(|a| !a.path.is_empty())
+                }
+                lk::procs::RELEASE_RESOURCE => {
+                    oxvirt_xdr::from_bytes::<lk::ReleaseResourceArgs>(body)
+                        .is_ok_and(|a| !a.path.is_empty())
+                }
+                lk::procs::CREATE_RESOURCE => {
+                    let _ = oxvirt_xdr::from_bytes::<lk::CreateResourceArgs>(body);
+                    false
+                }
+                lk::procs::DELETE_RESOURCE => {
+                    let _ = oxvirt_xdr::from_bytes::<lk::DeleteResourceArgs>(body);
+                    false
+                }
+                lk::procs::NEW => {
+                    let _ = oxvirt_xdr::from_bytes::<lk::NewArgs>(body);
+                    false
+                }
+                lk::procs::CREATE_LOCKSPACE => {
+                    let _ = oxvirt_xdr::from_bytes::<lk::CreateLockSpaceArgs>(body);
+                    false
+                }
+                _ => true,
+            };
+            if safe {
+                run(lock_prog.dispatch(&lock_client, &h(lk::PROGRAM, proc_), body, Vec::new()));
+            }
+        } else {
+            let safe = match proc_ {
+                lg::procs::DOMAIN_GET_LOG_FILE_POSITION => true,
+                lg::procs::DOMAIN_READ_LOG_FILE => {
+                    oxvirt_xdr::from_bytes::<lg::ReadLogFileArgs>(body)
+                        .is_ok_and(|a| a.maxlen > oxvirt_logd::protocol::STRING_MAX as u64)
+                }
+                lg::procs::DOMAIN_OPEN_LOG_FILE => {
+                    let _ = oxvirt_xdr::from_bytes::<lg::OpenLogFileArgs>(body);
+                    false
+                }
+                lg::procs::DOMAIN_APPEND_LOG_FILE => {
+                    let _ = oxvirt_xdr::from_bytes::<lg::AppendLogFileArgs>(body);
+                    false
+                }
+                _ => true,
+            };
+            if safe {
+                run(log_prog.dispatch(&log_client, &h(lg::PROGRAM, proc_), body, Vec::new()));
+            }
+        }
+    }
+    log_client.take_out();
+    lock_client.take_out();
+    lock_prog.client_closed(&lock_client);
+}
+
 /// Frame-level decoding: the framer, the header, and the payload shapes every program shares.
 pub fn frames(data: &[u8]) {
     if let Ok(oxvirt_rpc::frame::Parsed::Frame { len, header, .. }) = oxvirt_rpc::frame::parse(data)
@@ -157,6 +247,18 @@ mod tests {
         let _g = rt.enter();
         for (i, input) in corpus(0x9e37_79b9_7f4a_7c15, 3000).enumerate() {
             super::remote_calls(&input, i % 3 == 0);
+        }
+    }
+
+    #[test]
+    fn support_calls_survive_random_input() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let _g = rt.enter();
+        for input in corpus(0x51ed_2701, 3000) {
+            super::support_calls(&input);
         }
     }
 

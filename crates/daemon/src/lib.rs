@@ -21,8 +21,12 @@ pub mod logging;
 pub mod paths;
 pub mod pidfile;
 pub mod remote;
+pub mod restart;
 pub mod run;
 pub mod sockets;
+pub mod support;
+mod support_lockd;
+mod support_logd;
 
 /// The libvirt version whose protocol and behaviour we implement (9.0.0), as libvirt encodes
 /// versions: major * 1,000,000 + minor * 1,000 + micro.

@@ -20,6 +20,8 @@ pub struct Paths {
     pub sock_ro: Option<PathBuf>,
     /// Admin socket.
     pub admin_sock: PathBuf,
+    /// Where virtlogd/virtlockd leave their state for the re-executed process.
+    pub restart_state: PathBuf,
 }
 
 /// The environment the paths derive from (so tests need not touch the real one).
@@ -86,8 +88,15 @@ impl Paths {
             config_file,
             pid_file,
             sock: run_dir.join(format!("{p}-sock")),
-            sock_ro: system.then(|| run_dir.join(format!("{p}-sock-ro"))),
+            sock_ro: (system && spec.role == crate::family::Role::Remote)
+                .then(|| run_dir.join(format!("{p}-sock-ro"))),
             admin_sock: run_dir.join(format!("{p}-admin-sock")),
+            restart_state: if system {
+                PathBuf::from(format!("/run/{}-restart-exec.json", spec.name))
+            } else {
+                env.user_runtime_dir()
+                    .join(format!("{}-restart-exec.json", spec.name))
+            },
             run_dir,
         }
     }
@@ -112,6 +121,14 @@ mod tests {
         );
         assert_eq!(p.pid_file, PathBuf::from("/run/libvirtd.pid"));
         assert_eq!(p.config_file, PathBuf::from("/etc/libvirt/libvirtd.conf"));
+        let l = Paths::new(&crate::family::VIRTLOGD, true, &Env::default(), None);
+        assert_eq!(l.sock, PathBuf::from("/run/libvirt/virtlogd-sock"));
+        assert_eq!(l.sock_ro, None);
+        assert_eq!(l.pid_file, PathBuf::from("/run/virtlogd.pid"));
+        assert_eq!(
+            l.restart_state,
+            PathBuf::from("/run/virtlogd-restart-exec.json")
+        );
     }
 
     #[test]
@@ -124,6 +141,11 @@ mod tests {
         let p = Paths::new(&LIBVIRTD, false, &env, None);
         assert_eq!(p.sock, PathBuf::from("/run/user/1000/libvirt/libvirt-sock"));
         assert_eq!(p.sock_ro, None);
+        let k = Paths::new(&crate::family::VIRTLOCKD, false, &env, None);
+        assert_eq!(
+            k.restart_state,
+            PathBuf::from("/run/user/1000/libvirt/virtlockd-restart-exec.json")
+        );
         assert_eq!(
             p.pid_file,
             PathBuf::from("/run/user/1000/libvirt/libvirtd.pid")

@@ -9,14 +9,14 @@ use crate::activation::{self, Activation};
 use crate::cli::{self, Cli};
 use crate::daemonize::{self, StatusPipe};
 use crate::exit::{self, ExitCode};
-use crate::family::DaemonSpec;
+use crate::family::{DaemonSpec, Role};
 use crate::inhibit::{may_stop, Inhibitor};
 use crate::logging::{DefaultOutput, Logging};
 use crate::paths::{Env, Paths};
 use crate::pidfile::PidFile;
-use crate::{admin, remote, sockets};
+use crate::{admin, remote, restart, sockets, support};
 use clap::Parser;
-use oxvirt_conf::DaemonConfig;
+use oxvirt_conf::{DaemonConfig, LockdConfig, LogdConfig};
 use oxvirt_rpc::{Server, ServerLimits};
 use std::sync::Arc;
 use std::time::Duration;
@@ -59,12 +59,24 @@ pub fn main(spec: &'static DaemonSpec) -> i32 {
         eprintln!("{argv0}: unrecognized option '--listen'");
         return exit::FAILURE;
     }
+    // virtlogd/virtlockd: state left by our own exec-restart comes first (the new process
+    // neither daemonises nor looks at activation).
+    let restart_found = if spec.role.re_executes() {
+        restart::take(&Paths::new(spec, system, &env, None).restart_state)
+    } else {
+        restart::Found::None
+    };
+    let restarted = matches!(restart_found, restart::Found::State(_));
     // Activation is read before anything else can start a thread.
-    let activation = match activation::detect() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("{argv0}: error: {e}");
-            return ExitCode::Network as i32;
+    let activation = if restarted {
+        Activation::None
+    } else {
+        match activation::detect() {
+            Ok(a) => a,
+            Err(e) => {
+                eprintln!("{argv0}: error: {e}");
+                return ExitCode::Network as i32;
+            }
         }
     };
     let timeout = match cli.timeout.as_deref().map(cli::parse_timeout) {
@@ -82,14 +94,13 @@ pub fn main(spec: &'static DaemonSpec) -> i32 {
         Some(p) => (p.clone(), false),
         None => (default_paths.config_file.clone(), true),
     };
-    let (config, warnings) =
-        match DaemonConfig::load_file(&conf_path, spec.conf_kind(), allow_missing) {
-            Ok(v) => v,
-            Err(e) => {
-                eprintln!("{argv0}: error: {}", e.startup_message());
-                return exit::FAILURE;
-            }
-        };
+    let (config, warnings) = match LoadedConfig::load(spec, &conf_path, allow_missing) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("{argv0}: error: {}", e.startup_message());
+            return exit::FAILURE;
+        }
+    };
 
     let log_file = if system {
         std::path::PathBuf::from(format!("/var/log/libvirt/{}.log", spec.name))
@@ -110,9 +121,9 @@ pub fn main(spec: &'static DaemonSpec) -> i32 {
     );
     let logging = match Logging::with_default(
         spec.name,
-        config.log_level,
-        config.log_filters.as_deref(),
-        config.log_outputs.as_deref(),
+        config.log_level(),
+        config.log_filters(),
+        config.log_outputs(),
         cli.verbose,
         fallback,
     ) {
@@ -122,8 +133,8 @@ pub fn main(spec: &'static DaemonSpec) -> i32 {
             return exit::FAILURE;
         }
     };
-    let paths = Paths::new(spec, system, &env, config.unix_sock_dir.as_deref());
-    let mut status = if cli.daemon {
+    let paths = Paths::new(spec, system, &env, config.unix_sock_dir());
+    let mut status = if cli.daemon && !restarted {
         daemonize::daemonize(&argv0)
     } else {
         StatusPipe::none()
@@ -132,6 +143,14 @@ pub fn main(spec: &'static DaemonSpec) -> i32 {
     for w in &warnings {
         tracing::warn!("{w}");
     }
+    let restart_state = match restart_found {
+        restart::Found::State(v) => Some(v),
+        restart::Found::Stale(w) => {
+            tracing::warn!("{w}");
+            None
+        }
+        restart::Found::None => None,
+    };
 
     let pid_path = cli
         .pid_file
@@ -154,7 +173,7 @@ pub fn main(spec: &'static DaemonSpec) -> i32 {
 
     raise_fd_limit();
     let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(config.max_workers.clamp(1, 4) as usize)
+        .worker_threads(config.runtime_threads())
         .thread_name(spec.name)
         .enable_all()
         .build()
@@ -166,19 +185,141 @@ pub fn main(spec: &'static DaemonSpec) -> i32 {
             return ExitCode::Init as i32;
         }
     };
-    let startup = Startup {
-        spec,
-        cli: &cli,
-        config: &config,
-        paths: &paths,
-        timeout,
-        logging,
-        activation,
+    let code = match &config {
+        LoadedConfig::Remote(config) => {
+            let startup = Startup {
+                spec,
+                cli: &cli,
+                config,
+                paths: &paths,
+                timeout,
+                logging,
+                activation,
+            };
+            rt.block_on(serve(startup, &mut status))
+        }
+        other => {
+            let startup = support::Startup {
+                spec,
+                argv: args.clone(),
+                exe: resolve_exe(&argv0),
+                config: other.support().expect("a support daemon's config"),
+                paths: &paths,
+                timeout,
+                logging,
+                activation,
+                restart_state,
+            };
+            rt.block_on(support::serve(startup, &mut status))
+        }
     };
-    let code = rt.block_on(serve(startup, &mut status));
     rt.shutdown_timeout(Duration::from_secs(2));
     drop(pidfile);
     code
+}
+
+/// The config file of a daemon, by role.
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // one value per process
+enum LoadedConfig {
+    Remote(DaemonConfig),
+    Logd(LogdConfig),
+    Lockd(LockdConfig),
+}
+
+impl LoadedConfig {
+    fn load(
+        spec: &DaemonSpec,
+        path: &std::path::Path,
+        allow_missing: bool,
+    ) -> Result<(Self, Vec<oxvirt_conf::Warning>), oxvirt_conf::ConfError> {
+        Ok(match spec.role {
+            Role::Remote => {
+                let (c, w) = DaemonConfig::load_file(path, spec.conf_kind(), allow_missing)?;
+                (LoadedConfig::Remote(c), w)
+            }
+            Role::Logd => {
+                let (c, w) = LogdConfig::load_file(path, allow_missing)?;
+                (LoadedConfig::Logd(c), w)
+            }
+            Role::Lockd => {
+                let (c, w) = LockdConfig::load_file(path, allow_missing)?;
+                (LoadedConfig::Lockd(c), w)
+            }
+        })
+    }
+
+    fn log_level(&self) -> u32 {
+        match self {
+            LoadedConfig::Remote(c) => c.log_level,
+            LoadedConfig::Logd(c) => c.log_level,
+            LoadedConfig::Lockd(c) => c.log_level,
+        }
+    }
+
+    fn log_filters(&self) -> Option<&str> {
+        match self {
+            LoadedConfig::Remote(c) => c.log_filters.as_deref(),
+            LoadedConfig::Logd(c) => c.log_filters.as_deref(),
+            LoadedConfig::Lockd(c) => c.log_filters.as_deref(),
+        }
+    }
+
+    fn log_outputs(&self) -> Option<&str> {
+        match self {
+            LoadedConfig::Remote(c) => c.log_outputs.as_deref(),
+            LoadedConfig::Logd(c) => c.log_outputs.as_deref(),
+            LoadedConfig::Lockd(c) => c.log_outputs.as_deref(),
+        }
+    }
+
+    fn unix_sock_dir(&self) -> Option<&str> {
+        match self {
+            LoadedConfig::Remote(c) => c.unix_sock_dir.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Runtime worker threads: the remote daemons follow `max_workers`; virtlogd and
+    /// virtlockd (no worker pool in libvirt) use two.
+    fn runtime_threads(&self) -> usize {
+        match self {
+            LoadedConfig::Remote(c) => c.max_workers.clamp(1, 4) as usize,
+            _ => 2,
+        }
+    }
+
+    fn support(&self) -> Option<support::SupportConfig> {
+        match self {
+            LoadedConfig::Remote(_) => None,
+            LoadedConfig::Logd(c) => Some(support::SupportConfig::Logd(c.clone())),
+            LoadedConfig::Lockd(c) => Some(support::SupportConfig::Lockd(c.clone())),
+        }
+    }
+}
+
+/// The binary to exec on a restart: argv[0] made absolute against the start-up directory
+/// (libvirt execs argv[0], so an upgraded binary at the same path is what runs next), or the
+/// name looked up in PATH when argv[0] has no slash.
+fn resolve_exe(argv0: &str) -> std::path::PathBuf {
+    let p = std::path::Path::new(argv0);
+    if p.is_absolute() {
+        return p.to_path_buf();
+    }
+    if argv0.contains('/') {
+        if let Ok(cwd) = std::env::current_dir() {
+            return cwd.join(p);
+        }
+    }
+    if let Some(path) = std::env::var_os("PATH") {
+        for dir in std::env::split_paths(&path) {
+            let cand = dir.join(p);
+            if cand.is_file() {
+                return cand;
+            }
+        }
+    }
+    std::fs::read_link("/proc/self/exe").unwrap_or_else(|_| p.to_path_buf())
 }
 
 /// Raise the soft open-files limit to the hard one, as libvirt does: each client is an fd, and
@@ -298,11 +439,8 @@ async fn serve(startup: Startup<'_>, status: &mut StatusPipe) -> i32 {
             sd_notify::NotifyState::Status(&stopping),
         ],
     );
-    for s in &services {
-        s.abort();
-    }
     for s in services {
-        let _ = s.await; // the listener is dropped (socket file removed) when this returns
+        s.close().await; // the listener is dropped (socket file removed) here
     }
     main_server.close_all();
     admin_server.close_all();

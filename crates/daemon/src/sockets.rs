@@ -9,11 +9,10 @@ use crate::family::DaemonSpec;
 use crate::paths::Paths;
 use oxvirt_conf::{AuthType, DaemonConfig};
 use oxvirt_rpc::service::{bind_unix, is_ip_fd, listener_from_fd, relisten, PeerPolicy};
-use oxvirt_rpc::{Listener, Server, Service};
+use oxvirt_rpc::{Listener, Server, Service, ServiceHandle};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::sync::Arc;
-use tokio::task::JoinHandle;
 
 /// Why the sockets could not be set up (exit code 6).
 #[derive(Debug, thiserror::Error)]
@@ -69,7 +68,7 @@ pub fn open(
     main: &Arc<Server>,
     admin: &Arc<Server>,
     activation: Activation,
-) -> Result<Vec<JoinHandle<()>>, SocketError> {
+) -> Result<Vec<ServiceHandle>, SocketError> {
     match activation {
         Activation::None => open_own(spec, cli, config, paths, main, admin),
         Activation::Systemd(fds) => {
@@ -171,7 +170,7 @@ fn open_activated(
     main: &Arc<Server>,
     admin: &Arc<Server>,
     fds: Vec<(String, std::os::fd::OwnedFd)>,
-) -> Result<Vec<JoinHandle<()>>, SocketError> {
+) -> Result<Vec<ServiceHandle>, SocketError> {
     let n = spec.name;
     let (rw, ro, adm, tcp, tls) = (
         format!("{n}.socket"),
@@ -270,7 +269,7 @@ fn open_own(
     paths: &Paths,
     main: &Arc<Server>,
     admin: &Arc<Server>,
-) -> Result<Vec<JoinHandle<()>>, SocketError> {
+) -> Result<Vec<ServiceHandle>, SocketError> {
     let gid = match &config.unix_sock_group {
         Some(g) if paths.system => Some(
             nix::unistd::Group::from_name(g)
@@ -340,7 +339,7 @@ fn open_own(
         }
     }
 
-    let mut tasks: Vec<JoinHandle<()>> = services
+    let mut tasks: Vec<ServiceHandle> = services
         .into_iter()
         .map(|s| s.spawn(main.clone()))
         .collect();

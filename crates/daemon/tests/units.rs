@@ -15,13 +15,26 @@ use std::process::Command;
 
 use common::run_bounded;
 
-const UNITS: [&str; 6] = [
+const UNITS: [&str; 12] = [
     "libvirtd.service",
     "libvirtd.socket",
     "libvirtd-ro.socket",
     "libvirtd-admin.socket",
     "libvirtd-tcp.socket",
     "libvirtd-tls.socket",
+    "virtlogd.service",
+    "virtlogd.socket",
+    "virtlogd-admin.socket",
+    "virtlockd.service",
+    "virtlockd.socket",
+    "virtlockd-admin.socket",
+];
+
+/// The daemons install.sh installs, with the test-built binary of each.
+const DAEMONS: [(&str, &str); 3] = [
+    ("libvirtd", env!("CARGO_BIN_EXE_libvirtd")),
+    ("virtlogd", env!("CARGO_BIN_EXE_virtlogd")),
+    ("virtlockd", env!("CARGO_BIN_EXE_virtlockd")),
 ];
 
 fn repo_root() -> PathBuf {
@@ -45,7 +58,9 @@ fn install(destdir: &Path, prefix: &str) -> String {
         Command::new(repo_root().join("scripts/install.sh"))
             .env("DESTDIR", destdir)
             .env("PREFIX", prefix)
-            .env("LIBVIRTD_BIN", env!("CARGO_BIN_EXE_libvirtd")),
+            .env("LIBVIRTD_BIN", env!("CARGO_BIN_EXE_libvirtd"))
+            .env("VIRTLOGD_BIN", env!("CARGO_BIN_EXE_virtlogd"))
+            .env("VIRTLOCKD_BIN", env!("CARGO_BIN_EXE_virtlockd")),
         120,
     );
     assert_eq!(code, 0, "install.sh failed:\n{out}\n{err}");
@@ -148,7 +163,10 @@ fn systemd_analyze_verify_accepts_every_unit() {
     for unit in all.iter().map(std::slice::from_ref).chain([&all[..]]) {
         let (code, out) = verify(unit);
         assert_eq!(code, 0, "systemd-analyze verify {unit:?}:\n{out}");
-        let ours: Vec<&str> = out.lines().filter(|l| l.contains("libvirtd")).collect();
+        let ours: Vec<&str> = out
+            .lines()
+            .filter(|l| DAEMONS.iter().any(|(d, _)| l.contains(d)))
+            .collect();
         assert!(ours.is_empty(), "systemd-analyze verify {unit:?}:\n{out}");
     }
 
@@ -189,15 +207,15 @@ fn install_produces_the_expected_tree_idempotently() {
     let mut expected: BTreeMap<String, u32> = [
         ("etc", 0o755),
         ("etc/default", 0o755),
-        ("etc/default/libvirtd", 0o644),
         ("etc/libvirt", 0o755),
         ("etc/libvirt/libvirtd.conf", 0o644),
+        ("etc/libvirt/virtlogd.conf", 0o644),
+        ("etc/libvirt/virtlockd.conf", 0o644),
         ("usr", 0o755),
         ("usr/lib", 0o755),
         ("usr/lib/systemd", 0o755),
         ("usr/lib/systemd/system", 0o755),
         ("usr/sbin", 0o755),
-        ("usr/sbin/libvirtd", 0o755),
     ]
     .into_iter()
     .map(|(p, m)| (p.to_owned(), m))
@@ -205,13 +223,30 @@ fn install_produces_the_expected_tree_idempotently() {
     for u in UNITS {
         expected.insert(format!("usr/lib/systemd/system/{u}"), 0o644);
     }
+    for (daemon, _) in DAEMONS {
+        expected.insert(format!("usr/sbin/{daemon}"), 0o755);
+        expected.insert(format!("etc/default/{daemon}"), 0o644);
+    }
     assert_eq!(tree(d), expected);
 
-    // Contents: the binary, the units unchanged for PREFIX=/usr, the default file verbatim.
-    assert_eq!(
-        std::fs::read(d.join("usr/sbin/libvirtd")).unwrap(),
-        std::fs::read(env!("CARGO_BIN_EXE_libvirtd")).unwrap()
-    );
+    // Contents: the binaries, the units unchanged for PREFIX=/usr, the default files verbatim.
+    for (daemon, bin) in DAEMONS {
+        assert_eq!(
+            std::fs::read(d.join("usr/sbin").join(daemon)).unwrap(),
+            std::fs::read(bin).unwrap(),
+            "{daemon}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(d.join("etc/default").join(daemon)).unwrap(),
+            unit_text(&format!("{daemon}.default"))
+        );
+    }
+    let logd_conf = std::fs::read_to_string(d.join("etc/libvirt/virtlogd.conf")).unwrap();
+    assert!(logd_conf.contains("#max_size = 2097152"), "{logd_conf}");
+    // The installed samples parse as what they say: every key commented, so the defaults.
+    let (c, w) = oxvirt_conf::LogdConfig::load("virtlogd.conf", &logd_conf).expect("sample parses");
+    assert_eq!(c, oxvirt_conf::LogdConfig::default());
+    assert!(w.is_empty());
     for u in UNITS {
         assert_eq!(
             std::fs::read_to_string(d.join("usr/lib/systemd/system").join(u)).unwrap(),
@@ -259,16 +294,24 @@ fn install_with_another_prefix_rewrites_exec_start_only() {
     let unitdir = d.join("opt/oxvirt/lib/systemd/system");
     for u in UNITS {
         let got = std::fs::read_to_string(unitdir.join(u)).unwrap();
-        let want = unit_text(u).replace(
-            "ExecStart=/usr/sbin/libvirtd ",
-            "ExecStart=/opt/oxvirt/sbin/libvirtd ",
-        );
+        let mut want = unit_text(u);
+        for (daemon, _) in DAEMONS {
+            want = want.replace(
+                &format!("ExecStart=/usr/sbin/{daemon} "),
+                &format!("ExecStart=/opt/oxvirt/sbin/{daemon} "),
+            );
+        }
         assert_eq!(got, want, "{u}");
     }
     let service = std::fs::read_to_string(unitdir.join("libvirtd.service")).unwrap();
     assert_eq!(
         values(&section(&service, "Service"), "ExecStart"),
         ["/opt/oxvirt/sbin/libvirtd $LIBVIRTD_ARGS"]
+    );
+    let service = std::fs::read_to_string(unitdir.join("virtlogd.service")).unwrap();
+    assert_eq!(
+        values(&section(&service, "Service"), "ExecStart"),
+        ["/opt/oxvirt/sbin/virtlogd $VIRTLOGD_ARGS"]
     );
 }
 
@@ -279,7 +322,7 @@ fn socket_units_give_libvirts_fd_names_and_addresses() {
     let mut socket_units: Vec<String> = std::fs::read_dir(repo_root().join("systemd"))
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|n| n.ends_with(".socket"))
+        .filter(|n| n.ends_with(".socket") && n.starts_with("libvirtd"))
         .collect();
     socket_units.sort();
     assert_eq!(
@@ -362,15 +405,15 @@ fn service_unit_is_libvirts_shape() {
         [
             "libvirtd.socket",
             "libvirtd-ro.socket",
-            "libvirtd-admin.socket"
+            "libvirtd-admin.socket",
+            "virtlockd.socket"
         ]
     );
-    assert!(values(&unit, "Requires").is_empty(), "no virtlogd yet");
+    assert_eq!(values(&unit, "Requires"), ["virtlogd.socket"]);
     assert!(
         values(&unit, "BindsTo").is_empty(),
         "Wants=, so sockets can be disabled"
     );
-    assert!(!text.contains("\nRequires=virtlogd"));
     assert_eq!(one(&svc, "Type"), "notify");
     assert_eq!(one(&svc, "Environment"), "LIBVIRTD_ARGS=\"--timeout 120\"");
     assert_eq!(one(&svc, "EnvironmentFile"), "-/etc/default/libvirtd");
@@ -384,7 +427,9 @@ fn service_unit_is_libvirts_shape() {
         [
             "libvirtd.socket",
             "libvirtd-ro.socket",
-            "libvirtd-admin.socket"
+            "libvirtd-admin.socket",
+            "virtlogd.socket",
+            "virtlockd.socket"
         ]
     );
     // The default file only has comments: the unit's Environment= stays in force.
@@ -393,6 +438,40 @@ fn service_unit_is_libvirts_shape() {
         .lines()
         .all(|l| l.trim().is_empty() || l.starts_with('#')));
     assert!(default.contains("#LIBVIRTD_ARGS=\"--listen\""));
+}
+
+/// virtlogd and virtlockd units are libvirt's shape: reload re-executes (SIGUSR1), the
+/// service is bound to its main socket, sockets are 0600 at libvirt's paths, no idle timeout.
+#[test]
+fn support_daemon_units_are_libvirts_shape() {
+    for d in ["virtlogd", "virtlockd"] {
+        let text = unit_text(&format!("{d}.service"));
+        let unit = section(&text, "Unit");
+        let svc = section(&text, "Service");
+        assert_eq!(values(&unit, "BindsTo"), [format!("{d}.socket")]);
+        assert_eq!(values(&svc, "Type"), ["notify"]);
+        assert_eq!(values(&svc, "ExecReload"), ["/bin/kill -USR1 $MAINPID"]);
+        let upper = d.to_uppercase();
+        assert_eq!(values(&svc, "Environment"), [format!("{upper}_ARGS=")]);
+        assert_eq!(
+            values(&svc, "ExecStart"),
+            [format!("/usr/sbin/{d} ${upper}_ARGS")]
+        );
+        for (sock, path) in [
+            (format!("{d}.socket"), format!("/run/libvirt/{d}-sock")),
+            (
+                format!("{d}-admin.socket"),
+                format!("/run/libvirt/{d}-admin-sock"),
+            ),
+        ] {
+            let t = unit_text(&sock);
+            let s = section(&t, "Socket");
+            assert_eq!(values(&s, "ListenStream"), [path], "{sock}");
+            assert_eq!(values(&s, "SocketMode"), ["0600"], "{sock}");
+            assert_eq!(values(&s, "Service"), [format!("{d}.service")], "{sock}");
+            assert!(values(&s, "FileDescriptorName").is_empty(), "{sock}");
+        }
+    }
 }
 
 /// The sample libvirtd.conf, with its lines uncommented, loads without warnings: every key is

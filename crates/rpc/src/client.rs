@@ -96,6 +96,17 @@ pub struct Client {
     keepalive_on: AtomicBool,
     keepalive_changed: Notify,
     ext: Mutex<Vec<Arc<dyn Any + Send + Sync>>>,
+    /// Set for an exec-restart: stop serving but keep the socket open.
+    detaching: AtomicBool,
+}
+
+/// A client taken off its socket for an exec-restart: the open connection, the bytes read but
+/// not yet framed, and the record (id, flags, per-program state) to carry over.
+#[derive(Debug)]
+pub struct DetachedClient {
+    pub client: Arc<Client>,
+    pub fd: OwnedFd,
+    pub pending: Vec<u8>,
 }
 
 impl std::fmt::Debug for Client {
@@ -172,7 +183,15 @@ impl Client {
             keepalive_on: AtomicBool::new(false),
             keepalive_changed: Notify::new(),
             ext: Mutex::new(Vec::new()),
+            detaching: AtomicBool::new(false),
         })
+    }
+
+    /// Stop serving this client at the next frame boundary, keeping its socket open; the
+    /// server collects it as a [`DetachedClient`] (exec-restart).
+    pub fn detach(&self) {
+        self.detaching.store(true, Ordering::SeqCst);
+        self.close();
     }
 
     /// Take the frames queued for a detached client (replies pushed by [`Client::send`] or
@@ -214,10 +233,31 @@ pub(crate) fn register(
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
+    register_as(
+        server,
+        server.next_client_id(),
+        now,
+        identity,
+        transport,
+        readonly,
+        authenticated,
+    )
+}
+
+/// Register a client record with a given id and connect time (a restored client keeps both).
+pub(crate) fn register_as(
+    server: &Arc<Server>,
+    id: u64,
+    connected_at: i64,
+    identity: ClientIdentity,
+    transport: u32,
+    readonly: bool,
+    authenticated: bool,
+) -> Arc<Client> {
     let client = Arc::new(Client {
-        id: server.next_client_id(),
+        id,
         server_name: server.name.clone(),
-        connected_at: now,
+        connected_at,
         transport,
         identity,
         readonly: AtomicBool::new(readonly),
@@ -227,6 +267,7 @@ pub(crate) fn register(
         keepalive_on: AtomicBool::new(false),
         keepalive_changed: Notify::new(),
         ext: Mutex::new(Vec::new()),
+        detaching: AtomicBool::new(false),
     });
     server.register(&client);
     client
@@ -242,11 +283,12 @@ pub(crate) async fn serve(
     authenticated: bool,
 ) {
     let client = register(&server, identity, transport, readonly, authenticated);
-    run(server, client, stream).await
+    run(server, client, stream, RecvBuf::default()).await
 }
 
-/// Serve a registered client's connection until it closes, then unregister it.
-pub(crate) async fn run(server: Arc<Server>, client: Arc<Client>, stream: Stream) {
+/// Serve a registered client's connection until it closes, then unregister it. `rb` holds
+/// bytes already received (a restored client's unframed input).
+pub(crate) async fn run(server: Arc<Server>, client: Arc<Client>, stream: Stream, mut rb: RecvBuf) {
     let closed_rx = client.closed.subscribe();
     tracing::debug!(client = client.id, server = %server.name, identity = ?client.identity, "client connected");
     let stream = Arc::new(stream);
@@ -258,9 +300,29 @@ pub(crate) async fn run(server: Arc<Server>, client: Arc<Client>, stream: Stream
             client.close();
         })
     };
-    read_loop(&server, &client, &stream, closed_rx).await;
+    read_loop(&server, &client, &stream, closed_rx, &mut rb).await;
     client.close();
     let _ = writer.await;
+    let mut stream = stream;
+    if client.detaching.load(Ordering::SeqCst) {
+        match Arc::try_unwrap(stream) {
+            Err(still_shared) => stream = still_shared,
+            Ok(stream) => {
+                let pending = rb.data().to_vec();
+                let fd = stream.into_fd();
+                server.detached(
+                    &client,
+                    DetachedClient {
+                        client: client.clone(),
+                        fd,
+                        pending,
+                    },
+                );
+                tracing::debug!(client = client.id, "client detached for exec-restart");
+                return;
+            }
+        }
+    }
     stream.shutdown();
     server.unregister(&client);
     tracing::debug!(client = client.id, "client disconnected");
@@ -341,10 +403,10 @@ async fn read_loop(
     client: &Arc<Client>,
     stream: &Stream,
     mut closed: watch::Receiver<bool>,
+    rb: &mut RecvBuf,
 ) {
     let limits = server.limits();
     let inflight = Arc::new(Semaphore::new(limits.max_client_requests.max(1)));
-    let mut rb = RecvBuf::default();
     let mut ka = Keepalive::new(
         KeepaliveConfig {
             interval: limits.keepalive_interval,
@@ -418,7 +480,7 @@ async fn read_loop(
             }
         };
         tokio::select! {
-            r = stream.read_into(&mut rb, want) => match r {
+            r = stream.read_into(rb, want) => match r {
                 Ok(0) => return,
                 Ok(_) if rb.fds.len() > 2 * oxvirt_proto::header::NUM_FDS_MAX => {
                     // fds no message announced: never let a peer park descriptors in the daemon.

@@ -21,8 +21,8 @@ pub mod server;
 pub mod service;
 pub mod transport;
 
-pub use client::{Client, ClientIdentity};
+pub use client::{Client, ClientIdentity, DetachedClient};
 pub use frame::Call;
 pub use program::{Program, Reply};
-pub use server::{Server, ServerLimits};
-pub use service::{Listener, Service};
+pub use server::{AdoptedClient, Server, ServerLimits};
+pub use service::{Listener, Service, ServiceHandle};

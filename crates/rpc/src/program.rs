@@ -46,4 +46,11 @@ pub trait Program: Send + Sync + 'static {
     ) -> Dispatched;
     /// The client is gone; release what it held.
     fn client_closed(&self, _client: &Client) {}
+    /// The client's per-program state to carry across an exec-restart (libvirt's client
+    /// `privateData`), if this program keeps any.
+    fn save_client(&self, _client: &Client) -> Option<serde_json::Value> {
+        None
+    }
+    /// Restore what [`Program::save_client`] saved, before the client's next call.
+    fn restore_client(&self, _client: &Client, _saved: &serde_json::Value) {}
 }

@@ -1,7 +1,7 @@
 //! A server: a set of programs, limits, and the registry of its connected clients.
 //! A daemon has several (libvirtd has "libvirtd" and "admin"); services feed them clients.
 
-use crate::client::Client;
+use crate::client::{Client, ClientIdentity, DetachedClient};
 use crate::program::Program;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -47,6 +47,16 @@ impl Default for ServerLimits {
     }
 }
 
+/// A connection restored after an exec-restart, as [`Server::adopt`] takes it.
+#[derive(Debug)]
+pub struct AdoptedClient {
+    pub id: u64,
+    pub connected_at: i64,
+    pub readonly: bool,
+    pub fd: std::os::fd::OwnedFd,
+    pub pending: Vec<u8>,
+}
+
 /// One RPC server.
 pub struct Server {
     /// Name shown by the admin interface ("libvirtd", "admin", ...).
@@ -56,6 +66,7 @@ pub struct Server {
     clients: Mutex<BTreeMap<u64, Arc<Client>>>,
     slot_free: Notify,
     count_tx: watch::Sender<usize>,
+    detached: Mutex<Vec<DetachedClient>>,
 }
 
 impl std::fmt::Debug for Server {
@@ -74,6 +85,7 @@ impl Server {
             clients: Mutex::new(BTreeMap::new()),
             slot_free: Notify::new(),
             count_tx: watch::channel(0).0,
+            detached: Mutex::new(Vec::new()),
         })
     }
 
@@ -137,6 +149,96 @@ impl Server {
             tracing::debug!(server = %self.name, n, unauth, "client limit reached; accept suspended");
             notified.await;
         }
+    }
+
+    /// The programs served.
+    pub fn programs(&self) -> &[Arc<dyn Program>] {
+        &self.programs
+    }
+
+    /// The id the next client will get (saved across an exec-restart).
+    pub fn peek_next_client_id(&self) -> u64 {
+        NEXT_CLIENT_ID.load(Ordering::Relaxed)
+    }
+
+    /// Never hand out an id below `next` again (restored clients keep theirs).
+    pub fn reserve_client_ids(&self, next: u64) {
+        NEXT_CLIENT_ID.fetch_max(next, Ordering::Relaxed);
+    }
+
+    /// Take every client off its socket for an exec-restart: each stops at a frame boundary
+    /// after its queued replies are written; its socket stays open. Waits at most `within`.
+    pub async fn detach_all(&self, within: std::time::Duration) -> Vec<DetachedClient> {
+        let mut count = self.watch_count();
+        for c in self.clients() {
+            c.detach();
+        }
+        let deadline = tokio::time::Instant::now() + within;
+        while *count.borrow_and_update() > 0 {
+            if tokio::time::timeout_at(deadline, count.changed())
+                .await
+                .is_err()
+            {
+                tracing::warn!(server = %self.name, "some clients did not stop in time for the restart");
+                break;
+            }
+        }
+        std::mem::take(&mut *self.detached.lock().unwrap())
+    }
+
+    /// Serve a connection kept across an exec-restart under its old id and connect time.
+    /// `init` runs before the first frame is read (restore per-program state there).
+    pub fn adopt(
+        self: &Arc<Self>,
+        saved: AdoptedClient,
+        init: impl FnOnce(&Arc<Client>),
+    ) -> std::io::Result<Arc<Client>> {
+        let stream = crate::transport::Stream::from_fd(saved.fd)?;
+        let identity = match stream.peer_cred() {
+            Some((uid, gid, pid)) => ClientIdentity {
+                uid: Some(uid),
+                gid: Some(gid),
+                pid: Some(pid),
+                sock_addr: None,
+            },
+            None => ClientIdentity {
+                sock_addr: stream.peer_addr().map(crate::service::unmap),
+                ..Default::default()
+            },
+        };
+        let transport = if identity.sock_addr.is_some() {
+            oxvirt_proto::admin::transport::TCP
+        } else {
+            oxvirt_proto::admin::transport::UNIX
+        };
+        self.reserve_client_ids(saved.id + 1);
+        let c = crate::client::register_as(
+            self,
+            saved.id,
+            saved.connected_at,
+            identity,
+            transport,
+            saved.readonly,
+            true,
+        );
+        init(&c);
+        tokio::spawn(crate::client::run(
+            self.clone(),
+            c.clone(),
+            stream,
+            crate::transport::RecvBuf::with_pending(saved.pending),
+        ));
+        Ok(c)
+    }
+
+    pub(crate) fn detached(&self, c: &Arc<Client>, d: DetachedClient) {
+        self.detached.lock().unwrap().push(d);
+        let n = {
+            let mut m = self.clients.lock().unwrap();
+            m.remove(&c.id);
+            m.len()
+        };
+        self.count_tx.send_replace(n);
     }
 
     pub(crate) fn next_client_id(&self) -> u64 {

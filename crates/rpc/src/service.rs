@@ -193,55 +193,98 @@ pub fn unmap(addr: SocketAddr) -> SocketAddr {
     }
 }
 
+/// A running service: its accept task, and how to stop it.
+#[derive(Debug)]
+pub struct ServiceHandle {
+    task: JoinHandle<Service>,
+    stop: Arc<tokio::sync::Notify>,
+}
+
+impl ServiceHandle {
+    /// Stop accepting without waiting (for drop paths); the socket closes when the task ends.
+    pub fn abort(&self) {
+        self.task.abort();
+    }
+
+    /// Stop accepting and close the socket (a socket file we created is removed).
+    pub async fn close(self) {
+        self.task.abort();
+        let _ = self.task.await;
+    }
+
+    /// Stop accepting and hand the service back, socket still open (exec-restart).
+    pub async fn stop(self) -> Option<Service> {
+        self.stop.notify_one();
+        self.task.await.ok()
+    }
+}
+
+impl Listener {
+    /// The listening socket as a new fd (FD_CLOEXEC set), and whether the socket file is ours
+    /// to remove. Dropping `self` afterwards neither closes the socket nor removes the file.
+    pub fn keep(mut self) -> std::io::Result<(OwnedFd, bool)> {
+        let (fd, ours) = match &mut self {
+            Listener::Unix { listener, path } => {
+                let fd = std::os::fd::AsFd::as_fd(listener).try_clone_to_owned()?;
+                (fd, path.take().is_some())
+            }
+            Listener::Tcp(l) => (std::os::fd::AsFd::as_fd(l).try_clone_to_owned()?, false),
+        };
+        Ok((fd, ours))
+    }
+
+    /// Adopt a listening socket kept across an exec-restart; `unlink` makes the socket file
+    /// ours again (removed on shutdown).
+    pub fn adopt(fd: OwnedFd, unlink: bool) -> std::io::Result<Listener> {
+        let mut l = listener_from_fd_keep_backlog(fd)?;
+        if unlink {
+            if let Listener::Unix { listener, path } = &mut l {
+                *path = listener
+                    .local_addr()
+                    .ok()
+                    .and_then(|a| a.as_pathname().map(Path::to_path_buf));
+            }
+        }
+        Ok(l)
+    }
+
+    /// The raw fd of the listening socket.
+    pub fn raw_fd(&self) -> std::os::fd::RawFd {
+        match self {
+            Listener::Unix { listener, .. } => listener.as_raw_fd(),
+            Listener::Tcp(l) => l.as_raw_fd(),
+        }
+    }
+}
+
+fn listener_from_fd_keep_backlog(fd: OwnedFd) -> std::io::Result<Listener> {
+    if is_unix_fd(&fd) {
+        let l = std::os::unix::net::UnixListener::from(fd);
+        l.set_nonblocking(true)?;
+        Ok(Listener::Unix {
+            listener: UnixListener::from_std(l)?,
+            path: None,
+        })
+    } else {
+        let l = std::net::TcpListener::from(fd);
+        l.set_nonblocking(true)?;
+        Ok(Listener::Tcp(TcpListener::from_std(l)?))
+    }
+}
+
 impl Service {
-    /// Accept clients into `server` until the task is aborted.
-    pub fn spawn(self, server: Arc<Server>) -> JoinHandle<()> {
-        tokio::spawn(async move {
+    /// Accept clients into `server` until the service is stopped or closed.
+    pub fn spawn(self, server: Arc<Server>) -> ServiceHandle {
+        let stop = Arc::new(tokio::sync::Notify::new());
+        let stop2 = stop.clone();
+        let task = tokio::spawn(async move {
             loop {
-                server.wait_for_slot().await;
-                let (stream, identity, trans) = match &self.listener {
-                    Listener::Unix { listener, .. } => match listener.accept().await {
-                        Ok((s, _)) => {
-                            let cred = s.peer_cred().ok();
-                            let id = ClientIdentity {
-                                uid: cred.map(|c| c.uid()),
-                                gid: cred.map(|c| c.gid()),
-                                pid: cred.and_then(|c| c.pid()),
-                                sock_addr: None,
-                            };
-                            match Stream::unix(s) {
-                                Ok(s) => (s, id, transport::UNIX),
-                                Err(e) => {
-                                    accept_error(&e).await;
-                                    continue;
-                                }
-                            }
-                        }
-                        Err(e) => {
-                            accept_error(&e).await;
-                            continue;
-                        }
-                    },
-                    Listener::Tcp(l) => match l.accept().await {
-                        Ok((s, peer)) => {
-                            let _ = s.set_nodelay(true);
-                            let id = ClientIdentity {
-                                sock_addr: Some(unmap(peer)),
-                                ..Default::default()
-                            };
-                            match Stream::tcp(s) {
-                                Ok(s) => (s, id, transport::TCP),
-                                Err(e) => {
-                                    accept_error(&e).await;
-                                    continue;
-                                }
-                            }
-                        }
-                        Err(e) => {
-                            accept_error(&e).await;
-                            continue;
-                        }
-                    },
+                let accepted = tokio::select! {
+                    _ = stop2.notified() => return self,
+                    a = self.accept_one(&server) => a,
+                };
+                let Some((stream, identity, trans)) = accepted else {
+                    continue;
                 };
                 if let PeerPolicy::Uid(want) = self.peers {
                     if identity.uid != Some(want) {
@@ -254,9 +297,64 @@ impl Service {
                     }
                 }
                 let c = client::register(&server, identity, trans, self.readonly, self.auth_none);
-                tokio::spawn(client::run(server.clone(), c, stream));
+                tokio::spawn(client::run(
+                    server.clone(),
+                    c,
+                    stream,
+                    crate::transport::RecvBuf::default(),
+                ));
             }
-        })
+        });
+        ServiceHandle { task, stop }
+    }
+
+    /// Wait for a free slot and accept one connection (cancel-safe).
+    async fn accept_one(&self, server: &Server) -> Option<(Stream, ClientIdentity, u32)> {
+        server.wait_for_slot().await;
+        match &self.listener {
+            Listener::Unix { listener, .. } => match listener.accept().await {
+                Ok((s, _)) => {
+                    let cred = s.peer_cred().ok();
+                    let id = ClientIdentity {
+                        uid: cred.map(|c| c.uid()),
+                        gid: cred.map(|c| c.gid()),
+                        pid: cred.and_then(|c| c.pid()),
+                        sock_addr: None,
+                    };
+                    match Stream::unix(s) {
+                        Ok(s) => Some((s, id, transport::UNIX)),
+                        Err(e) => {
+                            accept_error(&e).await;
+                            None
+                        }
+                    }
+                }
+                Err(e) => {
+                    accept_error(&e).await;
+                    None
+                }
+            },
+            Listener::Tcp(l) => match l.accept().await {
+                Ok((s, peer)) => {
+                    let _ = s.set_nodelay(true);
+                    let id = ClientIdentity {
+                        sock_addr: Some(unmap(peer)),
+                        ..Default::default()
+                    };
+                    match Stream::tcp(s) {
+                        Ok(s) => Some((s, id, transport::TCP)),
+                        Err(e) => {
+                            accept_error(&e).await;
+                            None
+                        }
+                    }
+                }
+                Err(e) => {
+                    accept_error(&e).await;
+                    None
+                }
+            },
+        }
     }
 }
 

@@ -64,6 +64,15 @@ impl RecvBuf {
         }
     }
 
+    /// A buffer holding bytes that were read before an exec-restart and not yet framed.
+    pub fn with_pending(bytes: Vec<u8>) -> RecvBuf {
+        RecvBuf {
+            buf: bytes,
+            start: 0,
+            fds: VecDeque::new(),
+        }
+    }
+
     fn append(&mut self, bytes: &[u8]) {
         if self.start > 0 && self.start >= self.buf.len() / 2 {
             self.buf.drain(..self.start);
@@ -94,6 +103,45 @@ impl Stream {
         let s = s.into_std()?;
         s.set_nonblocking(true)?;
         Self::register(Sock::Tcp(s))
+    }
+
+    /// Adopt a connected socket fd (one kept across an exec-restart). UNIX or TCP is read off
+    /// the socket itself.
+    pub fn from_fd(fd: OwnedFd) -> io::Result<Stream> {
+        let unix = matches!(
+            nix::sys::socket::getsockname::<nix::sys::socket::SockaddrStorage>(fd.as_raw_fd()),
+            Ok(a) if nix::sys::socket::SockaddrLike::family(&a) == Some(nix::sys::socket::AddressFamily::Unix)
+        );
+        let sock = if unix {
+            let s = std::os::unix::net::UnixStream::from(fd);
+            s.set_nonblocking(true)?;
+            Sock::Unix(s)
+        } else {
+            let s = std::net::TcpStream::from(fd);
+            s.set_nonblocking(true)?;
+            Sock::Tcp(s)
+        };
+        Self::register(sock)
+    }
+
+    /// Give the socket back without closing it (exec-restart keeps it open).
+    pub fn into_fd(self) -> OwnedFd {
+        match self.fd.into_inner() {
+            Sock::Unix(s) => s.into(),
+            Sock::Tcp(s) => s.into(),
+        }
+    }
+
+    /// SO_PEERCRED of a UNIX peer: (uid, gid, pid).
+    pub fn peer_cred(&self) -> Option<(u32, u32, i32)> {
+        match self.fd.get_ref() {
+            Sock::Unix(s) => {
+                let c = nix::sys::socket::getsockopt(s, nix::sys::socket::sockopt::PeerCredentials)
+                    .ok()?;
+                Some((c.uid(), c.gid(), c.pid()))
+            }
+            Sock::Tcp(_) => None,
+        }
     }
 
     fn register(sock: Sock) -> io::Result<Stream> {

@@ -60,6 +60,8 @@ pub enum ErrorCode {
     ArgumentUnsupported = 74,
     /// operation is not supported
     OperationUnsupported = 84,
+    /// resource is already in use
+    ResourceBusy = 87,
     /// access denied by the access driver
     AccessDenied = 88,
     /// admin: server not found
@@ -103,10 +105,16 @@ pub enum ErrorDomain {
     Nwfilter = 33,
     /// streams
     Streams = 38,
+    /// the lock manager daemon and its plugin
+    Locking = 42,
+    /// lockspaces (virtlockd's leases)
+    Lockspace = 51,
     /// access control
     Access = 55,
     /// the admin interface
     Admin = 62,
+    /// the log manager (virtlogd)
+    Logging = 63,
 }
 
 /// One libvirt error, as it travels on the wire and as clients print it.

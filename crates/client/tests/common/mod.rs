@@ -21,7 +21,7 @@ pub struct Ours {
     _dir: tempfile::TempDir,
     rw: PathBuf,
     ro: PathBuf,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
+    tasks: Vec<oxvirt_rpc::ServiceHandle>,
 }
 
 impl Ours {
