@@ -175,7 +175,7 @@ impl Connection {
     /// Opens `uri` (`None`: `LIBVIRT_DEFAULT_URI`, `uri_default`, then probing) as the C client
     /// does: decides the endpoint from the process environment and `libvirt.conf`, connects and
     /// runs the open handshake. UNIX and TCP endpoints are supported; a missing session daemon
-    /// is not spawned.
+    /// is started as libvirt's client starts it ([`crate::autostart`]).
     pub async fn open(uri: Option<&str>, read_only: bool) -> Result<Connection, ClientError> {
         let env = Env::from_process();
         let euid = effective_uid();
@@ -201,15 +201,7 @@ impl Connection {
         read_only: bool,
     ) -> Result<Connection, ClientError> {
         let stream: Box<dyn Stream> = match &plan.endpoint {
-            sockets::Endpoint::Unix(u) => {
-                let s = tokio::net::UnixStream::connect(&u.path)
-                    .await
-                    .map_err(|e| ClientError::Connect {
-                        target: u.path.display().to_string(),
-                        reason: e.to_string(),
-                    })?;
-                Box::new(s)
-            }
+            sockets::Endpoint::Unix(u) => Box::new(crate::autostart::connect(u).await?),
             sockets::Endpoint::Tcp { host, port } => {
                 let s = tokio::net::TcpStream::connect((host.as_str(), *port))
                     .await

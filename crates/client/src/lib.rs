@@ -39,6 +39,7 @@
 use std::collections::BTreeMap;
 
 pub mod api;
+pub mod autostart;
 pub mod conf;
 pub mod connection;
 pub mod error;

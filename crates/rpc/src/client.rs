@@ -98,6 +98,8 @@ pub struct Client {
     ext: Mutex<Vec<Arc<dyn Any + Send + Sync>>>,
     /// Set for an exec-restart: stop serving but keep the socket open.
     detaching: AtomicBool,
+    /// Input received but not framed, carried across an exec-restart (empty otherwise).
+    pending_input: Mutex<Vec<u8>>,
 }
 
 /// A client taken off its socket for an exec-restart: the open connection, the bytes read but
@@ -184,7 +186,13 @@ impl Client {
             keepalive_changed: Notify::new(),
             ext: Mutex::new(Vec::new()),
             detaching: AtomicBool::new(false),
+            pending_input: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Bytes to frame before reading from the socket (a restored client's unframed input).
+    pub fn set_pending_input(&self, bytes: Vec<u8>) {
+        *self.pending_input.lock().unwrap() = bytes;
     }
 
     /// Stop serving this client at the next frame boundary, keeping its socket open; the
@@ -268,6 +276,7 @@ pub(crate) fn register_as(
         keepalive_changed: Notify::new(),
         ext: Mutex::new(Vec::new()),
         detaching: AtomicBool::new(false),
+        pending_input: Mutex::new(Vec::new()),
     });
     server.register(&client);
     client
@@ -283,12 +292,12 @@ pub(crate) async fn serve(
     authenticated: bool,
 ) {
     let client = register(&server, identity, transport, readonly, authenticated);
-    run(server, client, stream, RecvBuf::default()).await
+    run(server, client, stream).await
 }
 
-/// Serve a registered client's connection until it closes, then unregister it. `rb` holds
-/// bytes already received (a restored client's unframed input).
-pub(crate) async fn run(server: Arc<Server>, client: Arc<Client>, stream: Stream, mut rb: RecvBuf) {
+/// Serve a registered client's connection until it closes, then unregister it. A restored
+/// client's unframed input waits in [`Client::set_pending_input`].
+pub(crate) async fn run(server: Arc<Server>, client: Arc<Client>, stream: Stream) {
     let closed_rx = client.closed.subscribe();
     tracing::debug!(client = client.id, server = %server.name, identity = ?client.identity, "client connected");
     let stream = Arc::new(stream);
@@ -300,7 +309,7 @@ pub(crate) async fn run(server: Arc<Server>, client: Arc<Client>, stream: Stream
             client.close();
         })
     };
-    read_loop(&server, &client, &stream, closed_rx, &mut rb).await;
+    read_loop(&server, &client, &stream, closed_rx).await;
     client.close();
     let _ = writer.await;
     let mut stream = stream;
@@ -308,7 +317,7 @@ pub(crate) async fn run(server: Arc<Server>, client: Arc<Client>, stream: Stream
         match Arc::try_unwrap(stream) {
             Err(still_shared) => stream = still_shared,
             Ok(stream) => {
-                let pending = rb.data().to_vec();
+                let pending = std::mem::take(&mut *client.pending_input.lock().unwrap());
                 let fd = stream.into_fd();
                 server.detached(
                     &client,
@@ -403,8 +412,13 @@ async fn read_loop(
     client: &Arc<Client>,
     stream: &Stream,
     mut closed: watch::Receiver<bool>,
-    rb: &mut RecvBuf,
 ) {
+    let pending = std::mem::take(&mut *client.pending_input.lock().unwrap());
+    let mut keep = KeepInput {
+        rb: RecvBuf::with_pending(pending),
+        client,
+    };
+    let rb = &mut keep.rb;
     let limits = server.limits();
     let inflight = Arc::new(Semaphore::new(limits.max_client_requests.max(1)));
     let mut ka = Keepalive::new(
@@ -502,6 +516,21 @@ async fn read_loop(
             },
             _ = client.keepalive_changed.notified() => {}
             _ = closed.changed() => return,
+        }
+    }
+}
+
+/// The receive buffer of a reader loop; when the loop ends for an exec-restart, the bytes not
+/// yet framed are kept on the client.
+struct KeepInput<'a> {
+    rb: RecvBuf,
+    client: &'a Client,
+}
+
+impl Drop for KeepInput<'_> {
+    fn drop(&mut self) {
+        if self.client.detaching.load(Ordering::SeqCst) {
+            *self.client.pending_input.lock().unwrap() = self.rb.data().to_vec();
         }
     }
 }

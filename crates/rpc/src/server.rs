@@ -221,13 +221,9 @@ impl Server {
             saved.readonly,
             true,
         );
+        c.set_pending_input(saved.pending);
         init(&c);
-        tokio::spawn(crate::client::run(
-            self.clone(),
-            c.clone(),
-            stream,
-            crate::transport::RecvBuf::with_pending(saved.pending),
-        ));
+        tokio::spawn(crate::client::run(self.clone(), c.clone(), stream));
         Ok(c)
     }
 

@@ -297,12 +297,7 @@ impl Service {
                     }
                 }
                 let c = client::register(&server, identity, trans, self.readonly, self.auth_none);
-                tokio::spawn(client::run(
-                    server.clone(),
-                    c,
-                    stream,
-                    crate::transport::RecvBuf::default(),
-                ));
+                tokio::spawn(client::run(server.clone(), c, stream));
             }
         });
         ServiceHandle { task, stop }
