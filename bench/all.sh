@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Every figure of BENCHMARKS.md in one command (root; the machine should be otherwise idle).
 # Order matters: bench/run.py --write rewrites BENCHMARKS.md from scratch (hand-written prose
-# in it is lost), then each later script appends its section. bench/callgrind.sh only prints
+# in it is lost; the previous file is kept as BENCHMARKS.prev.md), then each later script
+# appends its section. bench/callgrind.sh only prints
 # its figure (instructions per dom.info()); it does not write BENCHMARKS.md.
 # Takes roughly 10 minutes on 2 cores (run.py ~2-3, scale.py ~2, callgrind ~1-2, client.py
-# ~1, support.py ~1.5). Usage: bench/all.sh
+# ~1, support.py ~2). Usage: bench/all.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "bench/all.sh: run as root" >&2; exit 1; }
@@ -16,6 +17,8 @@ if [ "$hard" != unlimited ] && [ "$hard" -lt 20000 ]; then ulimit -Hn 20000; fi
 
 step() { echo; echo "=== $* ($(date +%T))"; "$@"; }
 
+# The previous file (with its hand-written readings of the figures) is kept beside it.
+[ -e BENCHMARKS.md ] && cp BENCHMARKS.md BENCHMARKS.prev.md
 step cargo build --release -p oxvirt-daemon --bins
 step cargo build --release -p oxvirt-daemon -p oxvirt-client --example bench_client
 step bench/run.py --rounds 5 --seconds 2 --write
