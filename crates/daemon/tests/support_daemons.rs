@@ -879,3 +879,48 @@ fn c_daemons_hand_over_to_ours_live() {
         }
     }
 }
+
+const HOLD_PIPE: &str = r#"
+import os, sys, time
+from virtrpc import LogClient
+sock, home, hold = sys.argv[1], sys.argv[2], float(sys.argv[3])
+c = LogClient(sock)
+pos, fd = c.open_log(home + "/logs/idle.log")
+c.close()  # no client left: only the open log keeps the daemon up
+time.sleep(hold)
+os.write(fd, b"still here\n")
+os.close(fd)
+print("ok")
+"#;
+
+/// `--timeout`: an open guest log holds virtlogd up with no client connected; once the guest's
+/// pipe closes, the idle timeout runs out and the daemon exits 0.
+#[test]
+fn virtlogd_idle_timeout_waits_for_open_logs() {
+    let mut s = Session::start(&ours("virtlogd"), "virtlogd", "", &["--timeout", "1"]);
+    let (rc, out, err) = s.python(HOLD_PIPE, &["3"]);
+    assert_eq!((rc, out.trim()), (0, "ok"), "{err}\n{}", s.log());
+    assert!(
+        s.child.as_mut().unwrap().try_wait().unwrap().is_none(),
+        "virtlogd quit with a guest log open: {}",
+        s.log()
+    );
+    let t0 = Instant::now();
+    let code = loop {
+        if let Some(st) = s.child.as_mut().unwrap().try_wait().unwrap() {
+            break st.code();
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "no idle exit: {}",
+            s.log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    s.child = None;
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        std::fs::read_to_string(s.home().join("logs/idle.log")).unwrap(),
+        "still here\n"
+    );
+}
