@@ -224,6 +224,12 @@ impl Connection {
         Ok(conn)
     }
 
+    /// Wraps an already-connected UNIX stream without any handshake (used by
+    /// [`crate::admin::AdminConnection`], which runs the ADMIN program's own).
+    pub fn from_unix_stream(stream: tokio::net::UnixStream) -> Connection {
+        Self::start(Box::new(stream))
+    }
+
     fn start(stream: Box<dyn Stream>) -> Connection {
         let (rd, wr) = tokio::io::split(stream);
         let (tx, rx) = mpsc::unbounded_channel();

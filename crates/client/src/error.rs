@@ -1,6 +1,6 @@
 //! Errors of the client connection.
 
-use oxvirt_virerror::{ErrorCode, VirError};
+use oxvirt_virerror::{ErrorCode, ErrorDomain, VirError};
 
 /// Why a connection stopped working.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -75,22 +75,127 @@ impl ClientError {
             ClientError::Disconnected(Disconnect::Eof | Disconnect::Io(_)) => {
                 ErrorCode::SystemError as i32
             }
+            ClientError::Config(_) => ErrorCode::ConfigUnsupported as i32,
             _ => ErrorCode::Rpc as i32,
         }
     }
 
+    /// The error domain (`virErrorDomain`: which module raised it); client-side failures are
+    /// in the RPC domain (7), as the C client reports them.
+    pub fn domain(&self) -> i32 {
+        match self {
+            ClientError::Libvirt(e) | ClientError::NotSupported(e) => e.domain,
+            ClientError::Config(_) => ErrorDomain::Remote as i32,
+            _ => ErrorDomain::Rpc as i32,
+        }
+    }
+
+    /// The human message: what virsh prints after `error: ` (same as `Display`).
+    pub fn message(&self) -> String {
+        match self.vir_error() {
+            Some(e) => e.message.clone(),
+            None => self.to_string(),
+        }
+    }
+
+    /// [`Self::code`] as a typed [`ErrorCode`], when it is one of the numbers named there.
+    pub fn error_code(&self) -> Option<ErrorCode> {
+        error_code_of(self.code())
+    }
+
+    /// [`Self::domain`] as a typed [`ErrorDomain`], when it is one of the numbers named there.
+    pub fn error_domain(&self) -> Option<ErrorDomain> {
+        error_domain_of(self.domain())
+    }
+
+    /// Whether the error has libvirt's error number `code`.
+    ///
+    /// ```
+    /// use oxvirt_client::ClientError;
+    /// use oxvirt_virerror::{ErrorCode, ErrorDomain, VirError};
+    /// let e = ClientError::from_remote(VirError::with_detail(
+    ///     ErrorCode::NoDomain,
+    ///     ErrorDomain::Test,
+    ///     "Domain not found",
+    ///     "no domain with matching name 'x'",
+    /// ));
+    /// assert!(e.is(ErrorCode::NoDomain));
+    /// assert_eq!((e.code(), e.domain()), (42, 12));
+    /// assert_eq!(e.error_domain(), Some(ErrorDomain::Test));
+    /// assert_eq!(e.to_string(), "Domain not found: no domain with matching name 'x'");
+    /// ```
+    pub fn is(&self, code: ErrorCode) -> bool {
+        self.code() == code as i32
+    }
+
     /// Turns a decoded error reply into the typed error, as the C client does
-    /// (`virNetClientProgramDispatchError`).
+    /// (`virNetClientProgramDispatchError`): "unknown procedure" becomes `VIR_ERR_NO_SUPPORT`,
+    /// and the legacy numbers old servers sent for secret errors are corrected.
     pub fn from_remote(mut e: VirError) -> Self {
         if e.code == ErrorCode::Rpc as i32 && e.message.starts_with("unknown procedure") {
             e.code = ErrorCode::NoSupport as i32;
             return ClientError::NotSupported(e);
+        }
+        // Interop with 0.7.x servers, exactly as the C client rewrites these numbers:
+        // INVALID_NWFILTER/NO_NWFILTER/BUILD_FIREWALL outside the nwfilter domain were
+        // INVALID_SECRET/NO_SECRET/CONFIG_UNSUPPORTED; WAR_NO_SECRET from QEMU was
+        // OPERATION_TIMEOUT; INVALID_SECRET from XEN was MIGRATE_PERSIST_FAILED.
+        match e.code {
+            61..=63 if e.domain != ErrorDomain::Nwfilter as i32 => e.code += 4,
+            64 if e.domain == ErrorDomain::Qemu as i32 => e.code = 68,
+            65 if e.domain == 1 => e.code = 69,
+            _ => {}
         }
         if e.code == ErrorCode::NoSupport as i32 {
             return ClientError::NotSupported(e);
         }
         ClientError::Libvirt(e)
     }
+}
+
+fn error_code_of(n: i32) -> Option<ErrorCode> {
+    use ErrorCode::*;
+    [
+        InternalError,
+        NoConnect,
+        NoSupport,
+        InvalidArg,
+        OperationFailed,
+        XmlError,
+        OperationDenied,
+        XmlDetail,
+        SystemError,
+        Rpc,
+        NoDomain,
+        NoNetwork,
+        AuthFailed,
+        NoStoragePool,
+        NoStorageVol,
+        NoNodeDevice,
+        OperationInvalid,
+        NoInterface,
+        NoNwfilter,
+        NoSecret,
+        ConfigUnsupported,
+        ArgumentUnsupported,
+        OperationUnsupported,
+        ResourceBusy,
+        AccessDenied,
+        NoServer,
+        NoClient,
+    ]
+    .into_iter()
+    .find(|c| *c as i32 == n)
+}
+
+fn error_domain_of(n: i32) -> Option<ErrorDomain> {
+    use ErrorDomain::*;
+    [
+        None, Rpc, Qemu, Test, Remote, Lxc, Storage, Network, Domain, Nodedev, Interface, Secret,
+        Nwfilter, Streams, Locking, Lockspace, Access, Admin, Logging,
+    ]
+    .into_iter()
+    .find(|d| *d as i32 == n)
 }
 
 impl From<oxvirt_xdr::XdrError> for ClientError {
@@ -102,7 +207,6 @@ impl From<oxvirt_xdr::XdrError> for ClientError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use oxvirt_virerror::ErrorDomain;
 
     #[test]
     fn unknown_procedure_is_not_supported() {
@@ -132,6 +236,30 @@ mod tests {
         assert_eq!(c.vir_error().unwrap().domain, 20);
         let c = ClientError::from_remote(VirError::no_support("virDomainQemuMonitorCommand"));
         assert!(matches!(c, ClientError::NotSupported(_)));
+    }
+
+    #[test]
+    fn typed_code_and_domain() {
+        let c =
+            ClientError::from_remote(VirError::read_only(ErrorDomain::Domain, "virDomainDestroy"));
+        assert_eq!(c.error_code(), Some(ErrorCode::OperationDenied));
+        assert_eq!(c.error_domain(), Some(ErrorDomain::Domain));
+        assert_eq!(c.message(), c.to_string());
+        let d = ClientError::Disconnected(Disconnect::KeepaliveTimeout);
+        assert_eq!((d.code(), d.domain()), (39, 7));
+        assert_eq!(d.error_code(), Some(ErrorCode::Rpc));
+    }
+
+    #[test]
+    fn legacy_secret_numbers_are_rewritten_as_the_c_client_does() {
+        let mut e = VirError::bare(
+            ErrorCode::NoNwfilter,
+            ErrorDomain::Secret,
+            "Secret not found",
+        );
+        assert_eq!(ClientError::from_remote(e.clone()).code(), 66);
+        e.domain = ErrorDomain::Nwfilter as i32;
+        assert_eq!(ClientError::from_remote(e).code(), 62);
     }
 
     #[test]

@@ -12,8 +12,13 @@
 //! - [`sockets`]: the endpoint (UNIX socket path and modular/monolithic daemon choice, TCP/TLS
 //!   address, SSH proxy), session-daemon autospawn, and the `CONNECT_OPEN` flags;
 //! - [`connection`]: the async client on tokio: [`Connection::open`], the open handshake,
-//!   many calls in flight over one socket, keepalive, close; [`api`] has typed calls and
-//!   [`events`] the event channels.
+//!   many calls in flight over one socket, keepalive, close; [`api`] has the typed REMOTE
+//!   calls (connection, host, domains, networks, storage, interfaces, node devices, secrets,
+//!   network filters) and [`events`] the event channels;
+//! - [`admin`]: [`AdminConnection`], the client of a daemon's admin socket (what `virt-admin`
+//!   does: servers, clients, limits, logging);
+//! - [`error`]: [`ClientError`], libvirt's error (code, domain, message) whose `Display` is
+//!   what virsh prints after `error: `.
 //!
 //! The planning modules touch neither the network nor the file system except through the `exists`
 //! predicate a caller hands to [`sockets::Context`], so every rule is testable with temp dirs.
@@ -38,6 +43,7 @@
 
 use std::collections::BTreeMap;
 
+pub mod admin;
 pub mod api;
 pub mod autostart;
 pub mod conf;
@@ -48,7 +54,11 @@ pub mod select;
 pub mod sockets;
 pub mod uri;
 
-pub use api::DomainInfo;
+pub use admin::AdminConnection;
+pub use api::{
+    DomainInfo, DomainState, Interface, Network, NodeDevice, NwFilter, Secret, StoragePool,
+    StorageVol, Uuid,
+};
 pub use conf::ClientConf;
 pub use connection::{Connection, Features};
 pub use error::{ClientError, Disconnect};

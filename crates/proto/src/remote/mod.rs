@@ -1,14 +1,22 @@
 //! The REMOTE program (0x20008086 v1): libvirt's driver API on the wire.
 //!
 //! `objects` holds the shared object encodings, `types` the argument and return structs of the
-//! procedures oxvirt serves, `procs` the procedure numbers and their access classes.
+//! procedures oxvirt serves, `procs` the procedure numbers and their access classes;
+//! `types_more`, `types_secret` and `types_nwfilter` add the structs of procedures the client
+//! library calls beyond those.
 
 pub mod objects;
 pub mod procs;
 pub mod types;
+pub mod types_more;
+pub mod types_nwfilter;
+pub mod types_secret;
 
 pub use objects::*;
 pub use types::*;
+pub use types_more::*;
+pub use types_nwfilter::*;
+pub use types_secret::*;
 
 /// Program number.
 pub const PROGRAM: u32 = 0x2000_8086;
@@ -40,4 +48,8 @@ pub mod limits {
     pub const INTERFACE_LIST_MAX: usize = 16384;
     pub const CPUMAPS_MAX: usize = 8_388_608;
     pub const NODE_MAX_CELLS: usize = 1024;
+    pub const SECRET_LIST_MAX: usize = 16384;
+    pub const SECRET_VALUE_MAX: usize = 65536;
+    pub const NWFILTER_LIST_MAX: usize = 16384;
+    pub const NWFILTER_BINDING_LIST_MAX: usize = 16384;
 }
