@@ -312,7 +312,11 @@ impl AdminConnection {
                 .await
                 .map_err(|e| ClientError::Connect {
                     target: path.display().to_string(),
-                    reason: e.to_string(),
+                    // strerror's text, as libvirt prints it (no "(os error N)").
+                    reason: match e.raw_os_error() {
+                        Some(n) => nix::errno::Errno::from_raw(n).desc().to_string(),
+                        None => e.to_string(),
+                    },
                 })?;
         let adm = AdminConnection {
             conn: Connection::from_unix_stream(stream),

@@ -43,11 +43,14 @@
 
 use std::collections::BTreeMap;
 
+#[warn(missing_docs)]
 pub mod admin;
+#[warn(missing_docs)]
 pub mod api;
 pub mod autostart;
 pub mod conf;
 pub mod connection;
+#[warn(missing_docs)]
 pub mod error;
 pub mod events;
 pub mod select;

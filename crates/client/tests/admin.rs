@@ -356,9 +356,12 @@ async fn open_socket_and_errors() {
         .await
         .unwrap_err();
     assert!(matches!(e, ClientError::Connect { .. }), "{e:?}");
-    assert!(e
-        .to_string()
-        .starts_with("Failed to connect socket to '/nonexistent/x'"));
+    // What virt-admin prints after "error: " for the same socket.
+    assert_eq!(
+        e.to_string(),
+        "Failed to connect socket to '/nonexistent/x': No such file or directory"
+    );
+    assert_eq!(e.code(), 38, "VIR_ERR_SYSTEM_ERROR");
     let e = AdminConnection::open(Some("libvirtd:///system?mode=legacy"))
         .await
         .unwrap_err();

@@ -538,7 +538,7 @@ async fn probe(t: &dyn Target) -> Vec<String> {
         line("cells", c.node_get_cells_free_memory(0, 8).await),
         line("cells-big", c.node_get_cells_free_memory(5, 1).await),
         line("secmodel", c.node_get_security_model().await),
-        line("sysinfo", c.get_sysinfo(0).await.map(|s| s.len() > 0)),
+        line("sysinfo", c.get_sysinfo(0).await.map(|s| !s.is_empty())),
         line("state", c.domain_get_state(&dom, 0).await),
         line(
             "info",
@@ -748,8 +748,8 @@ async fn display_matches_virsh() {
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         stderr
             .lines()
-            .filter_map(|l| l.strip_prefix("error: "))
-            .last()
+            .rev()
+            .find_map(|l| l.strip_prefix("error: "))
             .unwrap_or_else(|| panic!("no error from virsh {args:?}: {stderr}"))
             .to_string()
     };
@@ -786,8 +786,8 @@ async fn display_matches_virsh() {
                 .unwrap();
             let s = String::from_utf8_lossy(&out.stderr).into_owned();
             s.lines()
-                .filter_map(|l| l.strip_prefix("error: "))
-                .last()
+                .rev()
+                .find_map(|l| l.strip_prefix("error: "))
                 .unwrap()
                 .to_string()
         }),
