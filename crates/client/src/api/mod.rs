@@ -2,7 +2,7 @@
 //! libvirt public API call (named after it) over one REMOTE procedure.
 //!
 //! Who talks to whom: a method encodes its arguments with the wire structs of `oxvirt-proto`,
-//! sends them with [`Connection::call`] and turns the reply into ergonomic Rust values
+//! sends them with [`Connection::call`](crate::Connection::call) and turns the reply into ergonomic Rust values
 //! (`bool` for `is_*` calls, enums such as [`DomainState`], [`Uuid`] with its text form). Object
 //! handles are the wire's own `remote_nonnull_*` structs ([`Domain`], [`Network`],
 //! [`StoragePool`], [`StorageVol`], [`Interface`], [`NodeDevice`], [`Secret`], [`NwFilter`]);
@@ -10,14 +10,14 @@
 //!
 //! | family | module | examples |
 //! | --- | --- | --- |
-//! | connection and host | [`connect`] | [`Connection::get_hostname`], [`Connection::node_get_info`] |
-//! | domains | [`domain`] | [`Connection::domain_define_xml`], [`Connection::domain_get_state`] |
-//! | networks | [`network`] | [`Connection::lookup_network_by_name`] |
-//! | storage pools and volumes | [`storage`] | [`Connection::storage_vol_create_xml`] |
-//! | host interfaces | [`interface`] | [`Connection::list_all_interfaces`] |
-//! | node devices | [`nodedev`] | [`Connection::node_device_get_xml_desc`] |
-//! | secrets | [`secret`] | [`Connection::secret_set_value`] |
-//! | network filters | [`nwfilter`] | [`Connection::nwfilter_define_xml`] |
+//! | connection and host | [`connect`] | [`Connection::get_hostname`](crate::Connection::get_hostname), [`Connection::node_get_info`](crate::Connection::node_get_info) |
+//! | domains | [`domain`] | [`Connection::domain_define_xml`](crate::Connection::domain_define_xml), [`Connection::domain_get_state`](crate::Connection::domain_get_state) |
+//! | networks | [`network`] | [`Connection::lookup_network_by_name`](crate::Connection::lookup_network_by_name) |
+//! | storage pools and volumes | [`storage`] | [`Connection::storage_vol_create_xml`](crate::Connection::storage_vol_create_xml) |
+//! | host interfaces | [`interface`] | [`Connection::list_all_interfaces`](crate::Connection::list_all_interfaces) |
+//! | node devices | [`nodedev`] | [`Connection::node_device_get_xml_desc`](crate::Connection::node_device_get_xml_desc) |
+//! | secrets | [`secret`] | [`Connection::secret_set_value`](crate::Connection::secret_set_value) |
+//! | network filters | [`nwfilter`] | [`Connection::nwfilter_define_xml`](crate::Connection::nwfilter_define_xml) |
 //!
 //! Flags are `u32` constants named as libvirt names them without the `VIR_` prefix (e.g.
 //! [`domain::CONNECT_LIST_DOMAINS_ACTIVE`] is `VIR_CONNECT_LIST_DOMAINS_ACTIVE`).
