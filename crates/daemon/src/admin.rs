@@ -368,7 +368,13 @@ impl AdminProgram {
             }),
             p::CONNECT_DAEMON_SHUTDOWN => call(h, body, |x: a::FlagsArgs| {
                 check_flags(x.flags, 1, admin, "adminConnectDaemonShutdown")?;
-                st.shutdown.notify_one();
+                // Shut down only after this reply has had time to reach the caller, so the
+                // client sees success rather than an EOF in place of its reply.
+                let shutdown = st.shutdown.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    shutdown.notify_one();
+                });
                 Ok(())
             }),
             other => Reply::Frame(oxvirt_rpc::frame::reply_err(h, &unknown_procedure(other))),

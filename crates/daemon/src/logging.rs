@@ -44,11 +44,17 @@ struct Output {
     sink: Sink,
 }
 
+/// One `PRIO:[+]MATCH` filter (libvirt 9.0 accepts the old `+` stack-trace flag and ignores it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Filter {
+    prio: Priority,
+    matches: String,
+}
+
 #[derive(Debug)]
 struct Settings {
     default: Priority,
-    filters: Vec<(Priority, String)>,
-    filters_text: String,
+    filters: Vec<Filter>,
     outputs: Vec<Output>,
 }
 
@@ -84,18 +90,21 @@ fn parse_prio(s: &str) -> Option<Priority> {
     }
 }
 
-fn parse_filters(text: &str) -> Result<Vec<(Priority, String)>, LogError> {
+fn parse_filters(text: &str) -> Result<Vec<Filter>, LogError> {
     text.split_whitespace()
         .map(|f| {
             let (p, m) = f
                 .split_once(':')
                 .ok_or_else(|| LogError::BadFilter(f.into()))?;
             let p = parse_prio(p).ok_or_else(|| LogError::BadFilter(f.into()))?;
-            let m = m.trim_start_matches('+');
+            let m = m.strip_prefix('+').unwrap_or(m);
             if m.is_empty() {
                 return Err(LogError::BadFilter(f.into()));
             }
-            Ok((p, m.to_string()))
+            Ok(Filter {
+                prio: p,
+                matches: m.to_string(),
+            })
         })
         .collect()
 }
@@ -233,7 +242,6 @@ impl Logging {
         let settings = Settings {
             default,
             filters: parse_filters(&filters_text)?,
-            filters_text: filters_text.trim().to_string(),
             outputs: parse_outputs(&outputs_text, ident)?,
         };
         Ok(Logging {
@@ -268,7 +276,6 @@ impl Logging {
         let f = parse_filters(text)?;
         let mut s = self.inner.write().unwrap();
         s.filters = f;
-        s.filters_text = text.trim().to_string();
         Ok(())
     }
 
@@ -279,10 +286,15 @@ impl Logging {
         (v.join(" "), v.len() as u32)
     }
 
-    /// The filters, and their number.
+    /// The filters as libvirt 9.0 reports them (each match wrapped in `*` as libvirt stores it
+    /// for fnmatch, every filter followed by a space, no `+`), and their number.
     pub fn filters(&self) -> (String, u32) {
         let s = self.inner.read().unwrap();
-        (s.filters_text.clone(), s.filters.len() as u32)
+        let mut out = String::new();
+        for f in &s.filters {
+            out.push_str(&format!("{}:*{}* ", f.prio, f.matches));
+        }
+        (out, s.filters.len() as u32)
     }
 
     fn enabled(&self, target: &str, prio: Priority) -> bool {
@@ -290,8 +302,8 @@ impl Logging {
         let threshold = s
             .filters
             .iter()
-            .find(|(_, m)| target.contains(m.as_str()))
-            .map(|(p, _)| *p)
+            .find(|f| target.contains(f.matches.as_str()))
+            .map(|f| f.prio)
             .unwrap_or(s.default);
         prio >= threshold && s.outputs.iter().any(|o| prio >= o.prio)
     }
@@ -412,7 +424,11 @@ mod tests {
     #[test]
     fn parses_libvirt_syntax() {
         let f = parse_filters("3:util 1:+rpc").unwrap();
-        assert_eq!(f, vec![(3, "util".into()), (1, "rpc".into())]);
+        let got: Vec<_> = f
+            .iter()
+            .map(|f| (f.prio, f.stack, f.matches.as_str()))
+            .collect();
+        assert_eq!(got, vec![(3, false, "util"), (1, true, "rpc")]);
         assert!(parse_filters("9:x").is_err());
         assert!(parse_filters("util").is_err());
         let o = parse_outputs("1:stderr 3:journald", "t").unwrap();
@@ -428,6 +444,10 @@ mod tests {
         assert!(!l.enabled("oxvirt_daemon::x", 3));
         assert!(l.enabled("other", 3));
         assert!(!l.enabled("other", 2));
+        // Read back as libvirt 9.0 does: matches wrapped in '*', a space after each filter.
+        assert_eq!(l.filters(), ("1:*rpc* 4:*oxvirt* ".into(), 2));
+        l.set_filters("3:util 1:+rpc").unwrap();
+        assert_eq!(l.filters(), ("3:*util* 1:*rpc* ".into(), 2));
         l.set_filters("").unwrap();
         assert_eq!(l.filters(), (String::new(), 0));
         l.set_outputs("2:stderr").unwrap();

@@ -103,6 +103,8 @@ pub enum ErrorDomain {
     Secret = 30,
     /// network filters
     Nwfilter = 33,
+    /// domain snapshots
+    DomainSnapshot = 35,
     /// streams
     Streams = 38,
     /// the lock manager daemon and its plugin
@@ -115,6 +117,8 @@ pub enum ErrorDomain {
     Admin = 62,
     /// the log manager (virtlogd)
     Logging = 63,
+    /// domain checkpoints
+    DomainCheckpoint = 69,
 }
 
 /// One libvirt error, as it travels on the wire and as clients print it.

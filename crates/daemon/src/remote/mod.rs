@@ -77,7 +77,9 @@ impl RemoteProgram {
                 return err(not_open());
             }
             let name = p::name(h.proc_).unwrap_or("UNKNOWN");
-            return err(VirError::no_support(&table::api_name(name)));
+            let mut e = VirError::no_support(&table::api_name(name));
+            e.domain = table::api_module(name) as i32;
+            return err(e);
         };
         match h.proc_ {
             p::AUTH_LIST | p::CONNECT_OPEN | p::CONNECT_CLOSE | p::CONNECT_SUPPORTS_FEATURE => {
