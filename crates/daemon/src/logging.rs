@@ -424,11 +424,8 @@ mod tests {
     #[test]
     fn parses_libvirt_syntax() {
         let f = parse_filters("3:util 1:+rpc").unwrap();
-        let got: Vec<_> = f
-            .iter()
-            .map(|f| (f.prio, f.stack, f.matches.as_str()))
-            .collect();
-        assert_eq!(got, vec![(3, false, "util"), (1, true, "rpc")]);
+        let got: Vec<_> = f.iter().map(|f| (f.prio, f.matches.as_str())).collect();
+        assert_eq!(got, vec![(3, "util"), (1, "rpc")]);
         assert!(parse_filters("9:x").is_err());
         assert!(parse_filters("util").is_err());
         let o = parse_outputs("1:stderr 3:journald", "t").unwrap();
