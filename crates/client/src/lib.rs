@@ -11,6 +11,7 @@
 //!   and `uri_aliases` expansion;
 //! - [`sockets`]: the endpoint (UNIX socket path and modular/monolithic daemon choice, TCP/TLS
 //!   address, SSH proxy), session-daemon autospawn, and the `CONNECT_OPEN` flags;
+//! - [`transport`]: the `ssh` and `ext` transports (a spawned command on a socketpair);
 //! - [`connection`]: the async client on tokio: [`Connection::open`], the open handshake,
 //!   many calls in flight over one socket, keepalive, close; [`api`] has typed calls and
 //!   [`events`] the event channels.
@@ -46,6 +47,7 @@ pub mod error;
 pub mod events;
 pub mod select;
 pub mod sockets;
+pub mod transport;
 pub mod uri;
 
 pub use api::DomainInfo;
