@@ -460,12 +460,20 @@ impl AsyncRead for CommandStream {
         let before = buf.filled().len();
         match this.sock().poll_read(cx, buf) {
             Poll::Ready(Ok(())) if buf.filled().len() == before && buf.remaining() > 0 => {
-                // EOF: the child exited or closed its stdout. Keep the stderr text in the
-                // log; the connection reports libvirt's "End of file while reading data".
-                if let Some(out) = this.errout().filter(|s| !s.is_empty()) {
-                    tracing::warn!(stderr = out, "transport command closed the connection");
+                // EOF: the child exited or closed its stdout. A silent EOF stays an EOF
+                // ("End of file while reading data"); when the child said why on stderr, the
+                // text is reported, as libvirt does ("…: <stderr>: Input/output error"). The
+                // connection words it as a receive failure: it has no EOF-with-text reason.
+                match this.errout().filter(|s| !s.is_empty()) {
+                    Some(out) => {
+                        tracing::warn!(stderr = out, "transport command closed the connection");
+                        Poll::Ready(Err(io::Error::new(
+                            io::ErrorKind::ConnectionAborted,
+                            format!("{out}: Input/output error"),
+                        )))
+                    }
+                    None => Poll::Ready(Ok(())),
                 }
-                Poll::Ready(Ok(()))
             }
             Poll::Ready(Err(e)) => Poll::Ready(Err(this.failure(e))),
             other => other,
