@@ -54,7 +54,9 @@ pub use api::DomainInfo;
 pub use conf::ClientConf;
 pub use connection::{Connection, Features};
 pub use error::{ClientError, Disconnect};
-pub use events::{LifecycleEvent, LifecycleKind};
+pub use events::{
+    DomainEvent, DomainEventId, EventStream, LifecycleEvent, LifecycleKind, Registration,
+};
 pub use oxvirt_proto::remote::Domain;
 pub use sockets::{plan, ConnectPlan, Context, Endpoint};
 pub use uri::{Mode, Proxy, RemoteUri, Transport};
