@@ -33,7 +33,7 @@ use oxvirt_proto::remote::{self, procs, Domain, Network, NodeDevice, Secret, Sto
 use oxvirt_proto::typed_param::TypedParam;
 use oxvirt_xdr::Xdr;
 use std::collections::HashMap;
-use std::sync::Weak;
+use std::sync::{Arc, Weak};
 use tokio::sync::mpsc;
 
 /// Capacity of each event channel; events beyond it are dropped with a warning.
@@ -527,37 +527,83 @@ impl EventFamily {
 
 // ------------------------------------------------------------------ routing
 
-/// Channels by server-chosen callback id, per family.
-#[derive(Default)]
-pub(crate) struct EventRoutes {
-    /// Receivers handed out by [`Connection::domain_lifecycle_events`].
-    pub(crate) lifecycle: HashMap<i32, mpsc::Sender<LifecycleEvent>>,
-    domain: HashMap<i32, mpsc::Sender<DomainEvent>>,
-    network: HashMap<i32, mpsc::Sender<NetworkEvent>>,
-    pool: HashMap<i32, mpsc::Sender<StoragePoolEvent>>,
-    node_device: HashMap<i32, mpsc::Sender<NodeDeviceEvent>>,
-    secret: HashMap<i32, mpsc::Sender<SecretEvent>>,
-    /// The connection, to deregister callbacks whose receiver is gone.
-    conn: Option<Weak<Inner>>,
+/// A decoded event of any family.
+#[derive(Debug, Clone)]
+enum Event {
+    Domain(DomainEvent),
+    Network(NetworkEvent),
+    Pool(StoragePoolEvent),
+    NodeDevice(NodeDeviceEvent),
+    Secret(SecretEvent),
 }
 
-/// Delivers `ev` to the route of `id` in `map`; `false` when the receiver is gone (the route
-/// is then removed).
-fn deliver<T>(map: &mut HashMap<i32, mpsc::Sender<T>>, id: i32, ev: T) -> bool {
-    let Some(tx) = map.get(&id) else {
-        return true;
-    };
+/// Where one local subscriber wants its events.
+enum Sink {
+    Domain(mpsc::Sender<DomainEvent>),
+    Lifecycle(mpsc::Sender<LifecycleEvent>),
+    Network(mpsc::Sender<NetworkEvent>),
+    Pool(mpsc::Sender<StoragePoolEvent>),
+    NodeDevice(mpsc::Sender<NodeDeviceEvent>),
+    Secret(mpsc::Sender<SecretEvent>),
+}
+
+/// Sends a copy of `ev`; `false` when the receiver is gone.
+fn offer<T>(tx: &mpsc::Sender<T>, ev: T) -> bool {
     match tx.try_send(ev) {
         Ok(()) => true,
         Err(mpsc::error::TrySendError::Full(_)) => {
-            tracing::warn!(callback_id = id, "event receiver full: event dropped");
+            tracing::warn!("event receiver full: event dropped");
             true
         }
-        Err(mpsc::error::TrySendError::Closed(_)) => {
-            map.remove(&id);
-            false
+        Err(mpsc::error::TrySendError::Closed(_)) => false,
+    }
+}
+
+impl Sink {
+    fn offer(&self, ev: &Event) -> bool {
+        match (self, ev) {
+            (Sink::Domain(tx), Event::Domain(e)) => offer(tx, e.clone()),
+            (Sink::Lifecycle(tx), Event::Domain(DomainEvent::Lifecycle(l))) => offer(tx, l.clone()),
+            (Sink::Network(tx), Event::Network(e)) => offer(tx, e.clone()),
+            (Sink::Pool(tx), Event::Pool(e)) => offer(tx, e.clone()),
+            (Sink::NodeDevice(tx), Event::NodeDevice(e)) => offer(tx, e.clone()),
+            (Sink::Secret(tx), Event::Secret(e)) => offer(tx, e.clone()),
+            _ => true,
         }
     }
+}
+
+/// What a server registration is for. libvirtd refuses a second registration with the same
+/// event id and object filter on one connection ("event callback already tracked"), so, as the
+/// C client does, one server callback serves every local subscriber with the same key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct RouteKey {
+    family: EventFamily,
+    event_id: i32,
+    /// The object filter: UUID bytes (node devices: the name).
+    filter: Option<Vec<u8>>,
+}
+
+/// One server callback and its local subscribers.
+struct Route {
+    key: RouteKey,
+    subs: Vec<(u64, Sink)>,
+}
+
+/// Server callbacks by (family, server-chosen callback id), with their local subscribers.
+#[derive(Default)]
+pub(crate) struct EventRoutes {
+    /// The first receiver of each route handed out by [`Connection::domain_lifecycle_events`]
+    /// (installed by `Connection::add_lifecycle_route`); further ones are subscribers.
+    pub(crate) lifecycle: HashMap<i32, mpsc::Sender<LifecycleEvent>>,
+    routes: HashMap<(EventFamily, i32), Route>,
+    by_key: HashMap<RouteKey, i32>,
+    next_sub: u64,
+    /// The connection, to deregister callbacks whose last receiver is gone.
+    conn: Option<Weak<Inner>>,
+    /// Serialises registration and deregistration round trips of this connection, so that a
+    /// key is never registered twice nor joined while its deregistration is in flight.
+    lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 fn decode<T: Xdr>(payload: &[u8]) -> Option<T> {
@@ -573,58 +619,72 @@ fn decode<T: Xdr>(payload: &[u8]) -> Option<T> {
 impl EventRoutes {
     pub(crate) fn clear(&mut self) {
         self.lifecycle.clear();
-        self.domain.clear();
-        self.network.clear();
-        self.pool.clear();
-        self.node_device.clear();
-        self.secret.clear();
+        self.routes.clear();
+        self.by_key.clear();
     }
 
-    fn remove(&mut self, family: EventFamily, id: i32) {
-        match family {
-            EventFamily::Domain => {
-                self.lifecycle.remove(&id);
-                self.domain.remove(&id);
-            }
-            EventFamily::Network => {
-                self.network.remove(&id);
-            }
-            EventFamily::StoragePool => {
-                self.pool.remove(&id);
-            }
-            EventFamily::NodeDevice => {
-                self.node_device.remove(&id);
-            }
-            EventFamily::Secret => {
-                self.secret.remove(&id);
-            }
+    /// No receiver is left on this server callback.
+    fn unused(&self, family: EventFamily, id: i32) -> bool {
+        let legacy = family == EventFamily::Domain && self.lifecycle.contains_key(&id);
+        !legacy
+            && self
+                .routes
+                .get(&(family, id))
+                .map_or(true, |r| r.subs.is_empty())
+    }
+
+    fn remove_sub(&mut self, family: EventFamily, id: i32, sub: u64) {
+        if let Some(r) = self.routes.get_mut(&(family, id)) {
+            r.subs.retain(|(s, _)| *s != sub);
         }
     }
 
-    fn domain_event(&mut self, id: i32, ev: DomainEvent) -> bool {
-        if let (DomainEvent::Lifecycle(l), true) = (&ev, self.lifecycle.contains_key(&id)) {
-            return deliver(&mut self.lifecycle, id, l.clone());
+    fn drop_route(&mut self, family: EventFamily, id: i32) {
+        if let Some(r) = self.routes.remove(&(family, id)) {
+            self.by_key.remove(&r.key);
         }
-        deliver(&mut self.domain, id, ev)
+        if family == EventFamily::Domain {
+            self.lifecycle.remove(&id);
+        }
+    }
+
+    /// Delivers one decoded event to every subscriber of its callback, in arrival order.
+    fn deliver(&mut self, family: EventFamily, id: i32, ev: Event) {
+        let mut closed = false;
+        if let Event::Domain(DomainEvent::Lifecycle(l)) = &ev {
+            if let Some(tx) = self.lifecycle.get(&id) {
+                if !offer(tx, l.clone()) {
+                    self.lifecycle.remove(&id);
+                    closed = true;
+                }
+            }
+        }
+        if let Some(route) = self.routes.get_mut(&(family, id)) {
+            let before = route.subs.len();
+            route.subs.retain(|(_, s)| s.offer(&ev));
+            closed |= route.subs.len() != before;
+        }
+        if closed && self.unused(family, id) {
+            // The receivers were dropped: deregister the callback on the server.
+            if let Some(inner) = self.conn.as_ref().and_then(Weak::upgrade) {
+                spawn_release(Connection { inner }, family, id);
+            }
+        }
     }
 
     /// Routes one event MESSAGE of the REMOTE program. Unknown procedures are logged and
     /// ignored, as the C client does.
     pub(crate) fn dispatch(&mut self, proc_: i32, payload: &[u8]) {
-        use DomainEvent as D;
-        let routed = match proc_ {
+        use EventFamily as F;
+        let decoded: Option<(F, i32, Event)> = match proc_ {
             procs::DOMAIN_EVENT_CALLBACK_LIFECYCLE => decode::<wire::Lifecycle>(payload).map(|m| {
-                let ev = D::Lifecycle(LifecycleEvent {
+                let ev = DomainEvent::Lifecycle(LifecycleEvent {
                     domain: m.dom,
                     kind: LifecycleKind::from_i32(m.event),
                     event: m.event,
                     detail: m.detail,
                 });
-                (
-                    EventFamily::Domain,
-                    m.callback_id,
-                    self.domain_event(m.callback_id, ev),
-                )
+                (F::Domain, m.callback_id, Event::Domain(ev))
             }),
             procs::NETWORK_EVENT_LIFECYCLE => decode::<wire::NetLifecycle>(payload).map(|m| {
                 let ev = NetworkEvent::Lifecycle {
@@ -633,8 +693,7 @@ impl EventRoutes {
                     event: m.event,
                     detail: m.detail,
                 };
-                let ok = deliver(&mut self.network, m.callback_id, ev);
-                (EventFamily::Network, m.callback_id, ok)
+                (F::Network, m.callback_id, Event::Network(ev))
             }),
             procs::STORAGE_POOL_EVENT_LIFECYCLE => {
                 decode::<wire::PoolLifecycle>(payload).map(|m| {
@@ -644,14 +703,12 @@ impl EventRoutes {
                         event: m.event,
                         detail: m.detail,
                     };
-                    let ok = deliver(&mut self.pool, m.callback_id, ev);
-                    (EventFamily::StoragePool, m.callback_id, ok)
+                    (F::StoragePool, m.callback_id, Event::Pool(ev))
                 })
             }
             procs::STORAGE_POOL_EVENT_REFRESH => decode::<wire::PoolRefresh>(payload).map(|m| {
                 let ev = StoragePoolEvent::Refresh { pool: m.pool };
-                let ok = deliver(&mut self.pool, m.callback_id, ev);
-                (EventFamily::StoragePool, m.callback_id, ok)
+                (F::StoragePool, m.callback_id, Event::Pool(ev))
             }),
             procs::NODE_DEVICE_EVENT_LIFECYCLE => decode::<wire::DevLifecycle>(payload).map(|m| {
                 let ev = NodeDeviceEvent::Lifecycle {
@@ -660,13 +717,11 @@ impl EventRoutes {
                     event: m.event,
                     detail: m.detail,
                 };
-                let ok = deliver(&mut self.node_device, m.callback_id, ev);
-                (EventFamily::NodeDevice, m.callback_id, ok)
+                (F::NodeDevice, m.callback_id, Event::NodeDevice(ev))
             }),
             procs::NODE_DEVICE_EVENT_UPDATE => decode::<wire::DevUpdate>(payload).map(|m| {
                 let ev = NodeDeviceEvent::Update { device: m.dev };
-                let ok = deliver(&mut self.node_device, m.callback_id, ev);
-                (EventFamily::NodeDevice, m.callback_id, ok)
+                (F::NodeDevice, m.callback_id, Event::NodeDevice(ev))
             }),
             procs::SECRET_EVENT_LIFECYCLE => decode::<wire::SecretLifecycle>(payload).map(|m| {
                 let ev = SecretEvent::Lifecycle {
@@ -675,35 +730,22 @@ impl EventRoutes {
                     event: m.event,
                     detail: m.detail,
                 };
-                let ok = deliver(&mut self.secret, m.callback_id, ev);
-                (EventFamily::Secret, m.callback_id, ok)
+                (F::Secret, m.callback_id, Event::Secret(ev))
             }),
             procs::SECRET_EVENT_VALUE_CHANGED => decode::<wire::SecretValue>(payload).map(|m| {
                 let ev = SecretEvent::ValueChanged { secret: m.secret };
-                let ok = deliver(&mut self.secret, m.callback_id, ev);
-                (EventFamily::Secret, m.callback_id, ok)
+                (F::Secret, m.callback_id, Event::Secret(ev))
             }),
             other => match decode_domain(other, payload) {
-                Some(Some((id, ev))) => {
-                    let ok = self.domain_event(id, ev);
-                    Some((EventFamily::Domain, id, ok))
-                }
-                Some(None) => None,
+                Some(d) => d.map(|(id, ev)| (F::Domain, id, Event::Domain(ev))),
                 None => {
                     tracing::debug!(proc_ = other, "No event expected with procedure");
                     None
                 }
             },
         };
-        if let Some((family, id, false)) = routed {
-            self.orphaned(family, id);
-        }
-    }
-
-    /// The receiver of `id` was dropped: deregister the callback on the server.
-    fn orphaned(&mut self, family: EventFamily, id: i32) {
-        if let Some(inner) = self.conn.as_ref().and_then(Weak::upgrade) {
-            spawn_deregister(Connection { inner }, family, id);
+        if let Some((family, id, ev)) = decoded {
+            self.deliver(family, id, ev);
         }
     }
 }
@@ -927,7 +969,8 @@ fn decode_domain(proc_: i32, p: &[u8]) -> Option<Option<(i32, DomainEvent)>> {
     })
 }
 
-fn spawn_deregister(conn: Connection, family: EventFamily, id: i32) {
+/// Drops the server callback `id` if no receiver uses it any more (in the background).
+fn spawn_release(conn: Connection, family: EventFamily, id: i32) {
     if !conn.is_alive() {
         return;
     }
@@ -936,27 +979,43 @@ fn spawn_deregister(conn: Connection, family: EventFamily, id: i32) {
         return;
     };
     rt.spawn(async move {
-        let args = remote::CallbackIdArgs { callback_id: id };
-        if let Err(e) = conn.call::<_, ()>(family.deregister_proc(), &args).await {
+        if let Err(e) = release(&conn, family, id).await {
             tracing::debug!(%e, callback_id = id, "event callback deregistration failed");
         }
     });
 }
 
+/// Deregisters the server callback `id` (`*_DEREGISTER_ANY`) if no receiver uses it.
+async fn release(conn: &Connection, family: EventFamily, id: i32) -> Result<(), ClientError> {
+    let lock = conn.inner.events.lock().unwrap().lock.clone();
+    let _serial = lock.lock().await;
+    {
+        let mut routes = conn.inner.events.lock().unwrap();
+        if !routes.unused(family, id) || !routes.routes.contains_key(&(family, id)) {
+            return Ok(());
+        }
+        routes.drop_route(family, id);
+    }
+    let args = remote::CallbackIdArgs { callback_id: id };
+    conn.call::<_, ()>(family.deregister_proc(), &args).await
+}
+
 // ------------------------------------------------------------------ registration handles
 
-/// A callback registered on the server. Dropping it deregisters the callback (in the
-/// background); [`Registration::deregister`] does it and waits for the server's answer.
+/// A local subscription to a server callback. Dropping it unsubscribes (and, for the last
+/// subscriber, deregisters the server callback in the background);
+/// [`Registration::deregister`] does it and waits for the server's answer.
 #[derive(Debug)]
 pub struct Registration {
     inner: Weak<Inner>,
     family: EventFamily,
     callback_id: i32,
+    sub: u64,
     active: bool,
 }
 
 impl Registration {
-    /// The server's callback id.
+    /// The server's callback id (shared by subscriptions with the same event id and filter).
     pub fn callback_id(&self) -> i32 {
         self.callback_id
     }
@@ -966,8 +1025,8 @@ impl Registration {
         self.family
     }
 
-    /// Stops delivery at once and deregisters the callback on the server
-    /// (`*_DEREGISTER_ANY`). The stream's channel closes.
+    /// Stops delivery at once (the stream's channel closes) and, if no other subscription
+    /// shares the server callback, deregisters it (`*_DEREGISTER_ANY`).
     pub async fn deregister(mut self) -> Result<(), ClientError> {
         self.active = false;
         let Some(inner) = self.inner.upgrade() else {
@@ -977,13 +1036,8 @@ impl Registration {
             .events
             .lock()
             .unwrap()
-            .remove(self.family, self.callback_id);
-        let conn = Connection { inner };
-        let args = remote::CallbackIdArgs {
-            callback_id: self.callback_id,
-        };
-        conn.call::<_, ()>(self.family.deregister_proc(), &args)
-            .await
+            .remove_sub(self.family, self.callback_id, self.sub);
+        release(&Connection { inner }, self.family, self.callback_id).await
     }
 }
 
@@ -993,12 +1047,14 @@ impl Drop for Registration {
             return;
         }
         if let Some(inner) = self.inner.upgrade() {
-            inner
-                .events
-                .lock()
-                .unwrap()
-                .remove(self.family, self.callback_id);
-            spawn_deregister(Connection { inner }, self.family, self.callback_id);
+            let unused = {
+                let mut routes = inner.events.lock().unwrap();
+                routes.remove_sub(self.family, self.callback_id, self.sub);
+                routes.unused(self.family, self.callback_id)
+            };
+            if unused {
+                spawn_release(Connection { inner }, self.family, self.callback_id);
+            }
         }
     }
 }
@@ -1031,19 +1087,20 @@ impl<T> EventStream<T> {
         self.registration.callback_id
     }
 
-    /// Deregisters on the server and waits for its answer.
+    /// Unsubscribes and, for the last subscriber, deregisters on the server and waits for
+    /// its answer.
     pub async fn deregister(self) -> Result<(), ClientError> {
         self.registration.deregister().await
     }
 
-    /// Splits into the receiver and the handle; dropping the handle deregisters (and closes
+    /// Splits into the receiver and the handle; dropping the handle unsubscribes (and closes
     /// the receiver).
     pub fn into_parts(self) -> (mpsc::Receiver<T>, Registration) {
         (self.rx, self.registration)
     }
 
-    /// Just the receiver: the callback is deregistered when the first event after the
-    /// receiver was dropped arrives (or when the connection closes).
+    /// Just the receiver: once it is dropped, the next event for it unsubscribes it (and
+    /// deregisters the server callback if it was the last); the connection's end closes it.
     pub fn detach(mut self) -> mpsc::Receiver<T> {
         self.registration.active = false;
         let (rx, _reg) = self.into_parts();
@@ -1051,57 +1108,80 @@ impl<T> EventStream<T> {
     }
 }
 
-/// Installs a route; runs in the reader task, with the events lock *not* held.
-type Install<T> = fn(&Weak<Inner>, i32, mpsc::Sender<T>);
-
-/// Route installers for [`Connection::register_events`].
-macro_rules! installer {
-    ($field:ident) => {
-        |w: &Weak<Inner>, id: i32, tx| {
-            if let Some(i) = w.upgrade() {
-                i.events.lock().unwrap().$field.insert(id, tx);
-            }
-        }
-    };
-}
-
 impl Connection {
-    /// Sends a `*_REGISTER_ANY` call and installs the route from the reader task, before the
-    /// frame after the reply is read.
-    async fn register_events<A: Xdr, T: Send + 'static>(
+    /// Subscribes `sink` to the server callback for `key`: joins an existing one, or sends the
+    /// `*_REGISTER_ANY` call and installs the route from the reader task, before the frame after
+    /// the reply is read (no event following the reply is missed).
+    async fn subscribe<A: Xdr, T>(
         &self,
-        family: EventFamily,
+        key: RouteKey,
         proc_: i32,
         args: &A,
-        install: Install<T>,
+        rx: mpsc::Receiver<T>,
+        sink: Sink,
     ) -> Result<EventStream<T>, ClientError> {
-        let (tx, rx) = mpsc::channel(EVENT_QUEUE);
+        let family = key.family;
+        let lock = self.inner.events.lock().unwrap().lock.clone();
+        let _serial = lock.lock().await;
         let weak = self.weak();
+        let stream = |callback_id, sub| EventStream {
+            rx,
+            registration: Registration {
+                inner: weak.clone(),
+                family,
+                callback_id,
+                sub,
+                active: true,
+            },
+        };
+        let sub = {
+            let mut routes = self.inner.events.lock().unwrap();
+            routes.next_sub += 1;
+            let sub = routes.next_sub;
+            if let Some(&id) = routes.by_key.get(&key) {
+                if let Some(r) = routes.routes.get_mut(&(family, id)) {
+                    r.subs.push((sub, sink));
+                    return Ok(stream(id, sub));
+                }
+            }
+            sub
+        };
         let for_routes = weak.clone();
         let on_ok: OnOk = Box::new(move |body: &[u8]| {
-            if let Ok(r) = oxvirt_xdr::from_bytes::<remote::CallbackIdRet>(body) {
-                if let Some(i) = for_routes.upgrade() {
-                    let mut routes = i.events.lock().unwrap();
-                    if routes.conn.is_none() {
-                        routes.conn = Some(for_routes.clone());
+            let Ok(r) = oxvirt_xdr::from_bytes::<remote::CallbackIdRet>(body) else {
+                return;
+            };
+            let id = r.callback_id;
+            let Some(i) = for_routes.upgrade() else {
+                return;
+            };
+            let legacy = {
+                let mut routes = i.events.lock().unwrap();
+                if routes.conn.is_none() {
+                    routes.conn = Some(for_routes.clone());
+                }
+                routes.by_key.insert(key.clone(), id);
+                let route = routes.routes.entry((family, id)).or_insert(Route {
+                    key,
+                    subs: Vec::new(),
+                });
+                match sink {
+                    Sink::Lifecycle(tx) => Some(tx),
+                    other => {
+                        route.subs.push((sub, other));
+                        None
                     }
                 }
-                install(&for_routes, r.callback_id, tx);
+            };
+            if let Some(tx) = legacy {
+                Connection::add_lifecycle_route(&for_routes, id, tx);
             }
         });
         let body = self
             .call_raw(remote::PROGRAM, remote::VERSION, proc_, args, Some(on_ok))
             .await?;
         let r: remote::CallbackIdRet = oxvirt_xdr::from_bytes(&body)?;
-        Ok(EventStream {
-            rx,
-            registration: Registration {
-                inner: weak,
-                family,
-                callback_id: r.callback_id,
-                active: true,
-            },
-        })
+        Ok(stream(r.callback_id, sub))
     }
 
     /// Registers for lifecycle events of all domains (`CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY`
@@ -1110,16 +1190,23 @@ impl Connection {
     pub async fn domain_lifecycle_events(
         &self,
     ) -> Result<mpsc::Receiver<LifecycleEvent>, ClientError> {
+        let (tx, rx) = mpsc::channel(EVENT_QUEUE);
         let args = remote::DomainEventCallbackRegisterAnyArgs {
             event_id: DomainEventId::Lifecycle as i32,
             dom: None,
         };
+        let key = RouteKey {
+            family: EventFamily::Domain,
+            event_id: args.event_id,
+            filter: None,
+        };
         let s = self
-            .register_events(
-                EventFamily::Domain,
+            .subscribe(
+                key,
                 procs::CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY,
                 &args,
-                Connection::add_lifecycle_route,
+                rx,
+                Sink::Lifecycle(tx),
             )
             .await?;
         Ok(s.detach())
@@ -1132,15 +1219,22 @@ impl Connection {
         id: DomainEventId,
         dom: Option<&Domain>,
     ) -> Result<EventStream<DomainEvent>, ClientError> {
+        let (tx, rx) = mpsc::channel(EVENT_QUEUE);
+        let key = RouteKey {
+            family: EventFamily::Domain,
+            event_id: id as i32,
+            filter: dom.map(|d| d.uuid.0.to_vec()),
+        };
         let args = remote::DomainEventCallbackRegisterAnyArgs {
             event_id: id as i32,
             dom: dom.cloned(),
         };
-        self.register_events(
-            EventFamily::Domain,
+        self.subscribe(
+            key,
             procs::CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY,
             &args,
-            installer!(domain),
+            rx,
+            Sink::Domain(tx),
         )
         .await
     }
@@ -1151,15 +1245,22 @@ impl Connection {
         id: NetworkEventId,
         net: Option<&Network>,
     ) -> Result<EventStream<NetworkEvent>, ClientError> {
+        let (tx, rx) = mpsc::channel(EVENT_QUEUE);
+        let key = RouteKey {
+            family: EventFamily::Network,
+            event_id: id as i32,
+            filter: net.map(|n| n.uuid.0.to_vec()),
+        };
         let args = remote::NetworkEventRegisterAnyArgs {
             event_id: id as i32,
             net: net.cloned(),
         };
-        self.register_events(
-            EventFamily::Network,
+        self.subscribe(
+            key,
             procs::CONNECT_NETWORK_EVENT_REGISTER_ANY,
             &args,
-            installer!(network),
+            rx,
+            Sink::Network(tx),
         )
         .await
     }
@@ -1170,15 +1271,22 @@ impl Connection {
         id: StoragePoolEventId,
         pool: Option<&StoragePool>,
     ) -> Result<EventStream<StoragePoolEvent>, ClientError> {
+        let (tx, rx) = mpsc::channel(EVENT_QUEUE);
+        let key = RouteKey {
+            family: EventFamily::StoragePool,
+            event_id: id as i32,
+            filter: pool.map(|p| p.uuid.0.to_vec()),
+        };
         let args = remote::PoolEventRegisterAnyArgs {
             event_id: id as i32,
             pool: pool.cloned(),
         };
-        self.register_events(
-            EventFamily::StoragePool,
+        self.subscribe(
+            key,
             procs::CONNECT_STORAGE_POOL_EVENT_REGISTER_ANY,
             &args,
-            installer!(pool),
+            rx,
+            Sink::Pool(tx),
         )
         .await
     }
@@ -1189,15 +1297,22 @@ impl Connection {
         id: NodeDeviceEventId,
         dev: Option<&NodeDevice>,
     ) -> Result<EventStream<NodeDeviceEvent>, ClientError> {
+        let (tx, rx) = mpsc::channel(EVENT_QUEUE);
+        let key = RouteKey {
+            family: EventFamily::NodeDevice,
+            event_id: id as i32,
+            filter: dev.map(|d| d.name.clone().into_bytes()),
+        };
         let args = remote::NodeDeviceEventRegisterAnyArgs {
             event_id: id as i32,
             dev: dev.cloned(),
         };
-        self.register_events(
-            EventFamily::NodeDevice,
+        self.subscribe(
+            key,
             procs::CONNECT_NODE_DEVICE_EVENT_REGISTER_ANY,
             &args,
-            installer!(node_device),
+            rx,
+            Sink::NodeDevice(tx),
         )
         .await
     }
@@ -1208,15 +1323,22 @@ impl Connection {
         id: SecretEventId,
         secret: Option<&Secret>,
     ) -> Result<EventStream<SecretEvent>, ClientError> {
+        let (tx, rx) = mpsc::channel(EVENT_QUEUE);
+        let key = RouteKey {
+            family: EventFamily::Secret,
+            event_id: id as i32,
+            filter: secret.map(|s| s.uuid.0.to_vec()),
+        };
         let args = wire::SecretRegisterArgs {
             event_id: id as i32,
             secret: secret.cloned(),
         };
-        self.register_events(
-            EventFamily::Secret,
+        self.subscribe(
+            key,
             procs::CONNECT_SECRET_EVENT_REGISTER_ANY,
             &args,
-            installer!(secret),
+            rx,
+            Sink::Secret(tx),
         )
         .await
     }
@@ -1236,10 +1358,29 @@ mod tests {
         }
     }
 
+    fn subscribe(r: &mut EventRoutes, family: EventFamily, id: i32, sink: Sink) {
+        let key = RouteKey {
+            family,
+            event_id: 0,
+            filter: None,
+        };
+        r.by_key.insert(key.clone(), id);
+        r.next_sub += 1;
+        let sub = r.next_sub;
+        r.routes
+            .entry((family, id))
+            .or_insert(Route {
+                key,
+                subs: Vec::new(),
+            })
+            .subs
+            .push((sub, sink));
+    }
+
     fn routes() -> (EventRoutes, mpsc::Receiver<DomainEvent>) {
         let mut r = EventRoutes::default();
         let (tx, rx) = mpsc::channel(16);
-        r.domain.insert(7, tx);
+        subscribe(&mut r, EventFamily::Domain, 7, Sink::Domain(tx));
         (r, rx)
     }
 
@@ -1420,9 +1561,11 @@ mod tests {
     fn other_families_decode_and_closed_receivers_are_removed() {
         let mut r = EventRoutes::default();
         let (tx, mut rx) = mpsc::channel(4);
-        r.node_device.insert(0, tx);
+        subscribe(&mut r, EventFamily::NodeDevice, 0, Sink::NodeDevice(tx));
         let (stx, srx) = mpsc::channel(4);
-        r.secret.insert(1, stx);
+        subscribe(&mut r, EventFamily::Secret, 1, Sink::Secret(stx));
+        let (stx2, mut srx2) = mpsc::channel(4);
+        subscribe(&mut r, EventFamily::Secret, 1, Sink::Secret(stx2));
         let dev = NodeDevice {
             name: "scsi_host12".into(),
         };
@@ -1463,6 +1606,15 @@ mod tests {
         }
         .encode(&mut b);
         r.dispatch(procs::SECRET_EVENT_VALUE_CHANGED, &b);
-        assert!(r.secret.is_empty(), "the closed route is removed");
+        // Fan-out: the live subscriber of the shared callback gets it, the closed one is
+        // unsubscribed.
+        assert_eq!(
+            srx2.try_recv().unwrap(),
+            SecretEvent::ValueChanged {
+                secret: Secret::default()
+            }
+        );
+        assert_eq!(r.routes[&(EventFamily::Secret, 1)].subs.len(), 1);
+        assert!(!r.unused(EventFamily::Secret, 1));
     }
 }
