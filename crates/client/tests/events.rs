@@ -35,6 +35,11 @@ fn lifecycle_of(ev: DomainEvent) -> (String, LifecycleKind, i32) {
     }
 }
 
+/// Lets a background deregistration (spawned when a stream is dropped) reach the server.
+async fn settle() {
+    tokio::time::sleep(Duration::from_secs(1)).await;
+}
+
 /// The server refuses to deregister `id` again: the callback is gone.
 async fn wait_deregistered(c: &Connection, proc_: i32, id: i32) {
     let r = c
@@ -174,7 +179,7 @@ async fn domain_events(t: &dyn Target) {
     // Dropping a stream deregisters in the background.
     let id = only_a.callback_id();
     drop(only_a);
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    settle().await;
     wait_deregistered(
         &watcher,
         procs::CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY,
@@ -198,7 +203,7 @@ async fn domain_events(t: &dyn Target) {
         "oxe-d",
         "events still flow to live registrations"
     );
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    settle().await;
     wait_deregistered(
         &watcher,
         procs::CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY,
@@ -388,7 +393,7 @@ async fn pool_events(t: &dyn Target) {
     ];
     drop((life, refresh));
     mine.deregister().await.unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    settle().await;
     for id in ids {
         wait_deregistered(
             &watcher,
