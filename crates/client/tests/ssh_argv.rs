@@ -123,6 +123,18 @@ fn table() -> Vec<(&'static str, bool, Vec<String>)> {
                 ),
             ),
         ),
+        // known_hosts= is for libssh/libssh2 only: the ssh binary gets no option for it.
+        (
+            "qemu+ssh://h/system?known_hosts=/kh&known_hosts_verify=ignore",
+            false,
+            v(
+                &base,
+                auto(
+                    "virt-ssh-helper 'qemu:///system'",
+                    "/var/run/libvirt/libvirt-sock",
+                ),
+            ),
+        ),
         (
             "remote+ssh://h/?a=b",
             false,
