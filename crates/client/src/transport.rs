@@ -310,8 +310,8 @@ pub fn tls_unsupported() -> ClientError {
 }
 
 /// Spawns the command of an `ssh` or `ext` endpoint with a socketpair as its stdin and stdout
-/// and returns our end. `read_only` is the connection's read-only flag (the plan already
-/// carries it for ssh).
+/// and returns our end (the plan carries the read-only flag for `virt-ssh-helper -r`).
+/// `tls`, `libssh` and `libssh2` endpoints fail with "Operation not supported: …" (code 84).
 pub fn connect(endpoint: &Endpoint) -> Result<CommandStream, ClientError> {
     let (argv, ssh) = command_for(endpoint)?;
     Ok(CommandStream::spawn(&argv, ssh)?)
