@@ -15,6 +15,10 @@ command -v systemd-socket-activate >/dev/null || need+=(systemd)
 /usr/bin/python3 -c 'import libvirt' 2>/dev/null || need+=(python3-libvirt)
 command -v setpriv >/dev/null || need+=(util-linux)
 command -v useradd >/dev/null || need+=(passwd)
+# The client's ssh/ext transport tests: a private sshd, the ssh client, nc -U on the far side.
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v ssh >/dev/null || need+=(openssh-client)
+command -v nc.openbsd >/dev/null || need+=(netcat-openbsd)
 if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q

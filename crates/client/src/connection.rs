@@ -212,11 +212,10 @@ impl Connection {
                 let _ = s.set_nodelay(true);
                 Box::new(s)
             }
-            other => {
-                return Err(ClientError::Config(format!(
-                    "transport not supported by this client yet: {other:?}"
-                )))
+            sockets::Endpoint::Ssh { .. } | sockets::Endpoint::Ext { .. } => {
+                Box::new(crate::transport::connect(&plan.endpoint)?)
             }
+            sockets::Endpoint::Tls { .. } => return Err(crate::transport::tls_unsupported()),
         };
         let conn = Self::start(stream);
         conn.inner.read_only.store(read_only, Ordering::Relaxed);

@@ -11,6 +11,7 @@
 //!   and `uri_aliases` expansion;
 //! - [`sockets`]: the endpoint (UNIX socket path and modular/monolithic daemon choice, TCP/TLS
 //!   address, SSH proxy), session-daemon autospawn, and the `CONNECT_OPEN` flags;
+//! - [`transport`]: the `ssh` and `ext` transports (a spawned command on a socketpair);
 //! - [`connection`]: the async client on tokio: [`Connection::open`], the open handshake,
 //!   many calls in flight over one socket, keepalive, close; [`api`] has the typed REMOTE
 //!   calls (connection, host, domains, networks, storage, interfaces, node devices, secrets,
@@ -55,6 +56,7 @@ pub mod error;
 pub mod events;
 pub mod select;
 pub mod sockets;
+pub mod transport;
 pub mod uri;
 
 pub use admin::AdminConnection;
@@ -65,7 +67,9 @@ pub use api::{
 pub use conf::ClientConf;
 pub use connection::{Connection, Features};
 pub use error::{ClientError, Disconnect};
-pub use events::{LifecycleEvent, LifecycleKind};
+pub use events::{
+    DomainEvent, DomainEventId, EventStream, LifecycleEvent, LifecycleKind, Registration,
+};
 pub use oxvirt_proto::remote::Domain;
 pub use sockets::{plan, ConnectPlan, Context, Endpoint};
 pub use uri::{Mode, Proxy, RemoteUri, Transport};

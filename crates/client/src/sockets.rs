@@ -51,16 +51,11 @@ pub enum SocketError {
     /// `mode=direct` without a URI and no modular daemon found by probing.
     #[error("Cannot use direct socket mode if no URI is set")]
     DirectNoUri,
-    /// A session socket was needed over a non-unix transport and no `socket=` was given.
-    #[error(
-        "Connecting to session instance without socket path is not supported by the {0} transport"
-    )]
-    SessionNotUnix(Transport),
     /// The ext transport without `command=`.
     #[error("remote_open: for 'ext' transport, command is required")]
     ExtNoCommand,
     /// `netcat=` together with `proxy=native`.
-    #[error("netcat command cannot be used with the native proxy")]
+    #[error("netcat path not valid with native proxy mode")]
     NetcatWithNative,
     /// Neither `XDG_RUNTIME_DIR`, `XDG_CACHE_HOME` nor `HOME` is set for a session socket.
     #[error("Cannot determine user runtime directory: HOME is not set")]
@@ -274,8 +269,21 @@ pub enum Endpoint {
         proxy: Proxy,
         /// Remote socket for the `nc` fallback (`None` with the native proxy).
         netcat_socket: Option<PathBuf>,
-        /// URI handed to `virt-ssh-helper` (keeps `mode` and `socket`).
+        /// URI handed to `virt-ssh-helper`: the name sent in `CONNECT_OPEN` (libvirt 9.0
+        /// does not keep `mode` and `socket` for the helper).
         helper_uri: String,
+        /// The local ssh binary (`command=`, else `ssh`).
+        binary: String,
+        /// `keyfile=`: passed as `-i`.
+        keyfile: Option<String>,
+        /// `netcat=`: the remote `nc` binary (`None`: `nc`).
+        netcat: Option<String>,
+        /// `no_tty=1`: `-o BatchMode=yes`.
+        no_tty: bool,
+        /// `no_verify=1`: `-o StrictHostKeyChecking=no`.
+        no_verify: bool,
+        /// Read-only open: `virt-ssh-helper -r` and the `-sock-ro` socket.
+        read_only: bool,
     },
     /// An external command.
     Ext {
@@ -369,6 +377,7 @@ pub fn plan(
                 (_, Some(s)) => Some(PathBuf::from(s)),
                 (_, None) => Some(choose_socket(transport, mode, driver, flags, ctx)?.path),
             };
+            let remote = uri.map(RemoteUri::remote);
             Endpoint::Ssh {
                 transport,
                 host: host(),
@@ -376,7 +385,15 @@ pub fn plan(
                 user: uri.and_then(|u| u.user().map(str::to_owned)),
                 proxy,
                 netcat_socket,
-                helper_uri: uri.map(RemoteUri::name_for_ssh_helper).unwrap_or_default(),
+                helper_uri: uri.map(RemoteUri::name_for_open).unwrap_or_default(),
+                binary: remote
+                    .and_then(|r| r.command.clone())
+                    .unwrap_or_else(|| "ssh".into()),
+                keyfile: remote.and_then(|r| r.keyfile.clone()),
+                netcat: remote.and_then(|r| r.netcat.clone()),
+                no_tty: remote.is_some_and(|r| r.no_tty),
+                no_verify: remote.is_some_and(|r| r.no_verify),
+                read_only: flags & OPEN_RO != 0,
             }
         }
     };
@@ -431,16 +448,10 @@ struct SocketChoice {
 }
 
 /// The socket for `<prefix>` in system or session mode.
-fn socket_path(
-    transport: Transport,
-    prefix: &str,
-    flags: u32,
-    ctx: &Context<'_>,
-) -> Result<PathBuf, SocketError> {
+fn socket_path(prefix: &str, flags: u32, ctx: &Context<'_>) -> Result<PathBuf, SocketError> {
+    // libvirt 9.0 builds the session path from the local runtime directory even for the
+    // SSH transports (the remote `nc` is pointed at it).
     if flags & OPEN_USER != 0 {
-        if transport != Transport::Unix {
-            return Err(SocketError::SessionNotUnix(transport));
-        }
         return Ok(ctx.user_runtime_dir()?.join(format!("{prefix}-sock")));
     }
     let suffix = if flags & OPEN_RO != 0 {
@@ -482,10 +493,10 @@ fn choose_socket(
     };
     let direct_daemon = driver.map(|d| format!("virt{d}d"));
     let direct = match &direct_daemon {
-        Some(name) => Some(socket_path(transport, name, flags, ctx)?),
+        Some(name) => Some(socket_path(name, flags, ctx)?),
         None => None,
     };
-    let legacy = socket_path(transport, "libvirt", flags, ctx)?;
+    let legacy = socket_path("libvirt", flags, ctx)?;
     let mode = match mode {
         Mode::Auto if transport == Transport::Unix => {
             if direct.as_deref().is_some_and(|p| ctx.exists(p)) {

@@ -489,7 +489,18 @@ fn network_transports() {
             proxy,
             netcat_socket,
             helper_uri,
+            binary,
+            keyfile,
+            netcat,
+            no_tty,
+            no_verify,
+            read_only,
         } => {
+            assert_eq!(binary, "ssh");
+            assert_eq!(
+                (keyfile, netcat, no_tty, no_verify, read_only),
+                (None, None, false, false, false)
+            );
             assert_eq!(transport, Transport::Ssh);
             assert_eq!(
                 (host.as_str(), port, user.as_deref()),
@@ -528,7 +539,7 @@ fn network_transports() {
         plan("qemu+ssh://h/system?proxy=native&netcat=nc")
             .unwrap_err()
             .to_string(),
-        "netcat command cannot be used with the native proxy"
+        "netcat path not valid with native proxy mode"
     );
     // remote_mode=direct breaks qemu+ssh:// (as in libvirt).
     assert_eq!(
@@ -537,10 +548,25 @@ fn network_transports() {
             .to_string(),
         "Cannot use direct socket mode for ssh transport"
     );
-    assert_eq!(
-        plan("qemu+libssh2://h/session?proxy=netcat").unwrap_err().to_string(),
-        "Connecting to session instance without socket path is not supported by the libssh2 transport"
-    );
+    // libvirt 9.0 points the remote nc at the local session socket path (no error).
+    let xdg = Env::from_pairs([("XDG_RUNTIME_DIR", "/run/user/1000")]);
+    let ctx_xdg = Context::new(1000, &xdg, &conf).with_exists(&never);
+    let uri = RemoteUri::parse("qemu+libssh2://h/session?proxy=netcat").unwrap();
+    match sockets::plan(Some(&uri), false, &ctx_xdg).unwrap().endpoint {
+        Endpoint::Ssh { netcat_socket, .. } => assert_eq!(
+            netcat_socket,
+            Some(PathBuf::from("/run/user/1000/libvirt/libvirt-sock"))
+        ),
+        other => panic!("{other:?}"),
+    }
+    // The helper gets the CONNECT_OPEN name: libvirt 9.0 drops mode= and socket= for it.
+    match plan("qemu+ssh://h/system?mode=legacy&foo=1")
+        .unwrap()
+        .endpoint
+    {
+        Endpoint::Ssh { helper_uri, .. } => assert_eq!(helper_uri, "qemu:///system?foo=1"),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]
