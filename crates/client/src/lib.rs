@@ -12,8 +12,11 @@
 //! - [`sockets`]: the endpoint (UNIX socket path and modular/monolithic daemon choice, TCP/TLS
 //!   address, SSH proxy), session-daemon autospawn, and the `CONNECT_OPEN` flags;
 //! - [`connection`]: the async client on tokio: [`Connection::open`], the open handshake,
-//!   many calls in flight over one socket, keepalive, close; [`api`] has typed calls and
-//!   [`events`] the event channels.
+//!   many calls in flight over one socket, fd passing, keepalive, close reasons; [`api`] has
+//!   typed calls, [`events`] the event channels and [`stream`] data streams (console, volume
+//!   upload and download);
+//! - [`blocking`]: the same connection for synchronous code, each call run on the caller's
+//!   thread.
 //!
 //! The planning modules touch neither the network nor the file system except through the `exists`
 //! predicate a caller hands to [`sockets::Context`], so every rule is testable with temp dirs.
@@ -40,17 +43,20 @@ use std::collections::BTreeMap;
 
 pub mod api;
 pub mod autostart;
+pub mod blocking;
 pub mod conf;
 pub mod connection;
 pub mod error;
 pub mod events;
+mod io;
 pub mod select;
 pub mod sockets;
+pub mod stream;
 pub mod uri;
 
 pub use api::DomainInfo;
 pub use conf::ClientConf;
-pub use connection::{Connection, Features};
+pub use connection::{CloseReason, Connection, Features};
 pub use error::{ClientError, Disconnect};
 pub use events::{LifecycleEvent, LifecycleKind};
 pub use oxvirt_proto::remote::Domain;

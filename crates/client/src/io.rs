@@ -1,0 +1,274 @@
+//! Socket I/O of a connection: who reads and writes the bytes, and how fds travel.
+//!
+//! A connection's transport is either a socket this module drives itself ([`Sock`]: UNIX or TCP
+//! registered with tokio through `AsyncFd`) or any boxed `AsyncRead + AsyncWrite` stream a
+//! transport produced (ssh, ext: a child process's pipes). The socket form lets a caller write
+//! its frame straight to the kernel from its own task (`try_send`, no hand-off to a writer task)
+//! and receives fds passed with `SCM_RIGHTS` (libvirt sends each fd after its frame with its own
+//! one-byte `sendmsg`; every read uses `recvmsg` so that passed fds are never silently closed).
+//!
+//! Readiness is managed by hand: a read that returned less than it asked for drained the socket,
+//! so its readiness is cleared without an extra EAGAIN-only `recvmsg` (tokio's epoll is
+//! edge-triggered and `clear_ready` keeps an event that arrived meanwhile).
+
+use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags};
+use std::collections::VecDeque;
+use std::io::{self, IoSlice, IoSliceMut};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use tokio::io::unix::AsyncFd;
+
+/// The most fds libvirt passes with one message.
+pub(crate) const NUM_FDS_MAX: usize = oxvirt_proto::header::NUM_FDS_MAX;
+
+/// Bytes received but not yet framed, and fds received but not yet claimed.
+pub(crate) struct RecvBuf {
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    /// fds received over SCM_RIGHTS, in arrival order.
+    pub(crate) fds: VecDeque<OwnedFd>,
+}
+
+/// Smallest read attempted: replies usually arrive whole in one read.
+const READ_MIN: usize = 64 * 1024;
+
+impl RecvBuf {
+    pub(crate) fn new() -> RecvBuf {
+        RecvBuf {
+            buf: vec![0; READ_MIN],
+            start: 0,
+            end: 0,
+            fds: VecDeque::new(),
+        }
+    }
+
+    /// The unconsumed bytes.
+    pub(crate) fn data(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    /// Marks `n` bytes consumed.
+    pub(crate) fn consume(&mut self, n: usize) {
+        self.start += n;
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+            if self.buf.len() > 4 * READ_MIN {
+                self.buf = vec![0; READ_MIN];
+            }
+        }
+    }
+
+    /// Free room after the unconsumed bytes, enough for `want` unconsumed bytes in total (and
+    /// at least `READ_MIN`), plus the fd queue to receive into.
+    fn spare(&mut self, want: usize) -> (&mut [u8], &mut VecDeque<OwnedFd>) {
+        let have = self.end - self.start;
+        let need = want.max(have + READ_MIN);
+        if self.start + need > self.buf.len() {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.start = 0;
+            self.end = have;
+            if need > self.buf.len() {
+                self.buf.resize(need, 0);
+            }
+        }
+        (&mut self.buf[self.end..], &mut self.fds)
+    }
+
+    fn commit(&mut self, n: usize) {
+        self.end += n;
+    }
+}
+
+#[derive(Debug)]
+enum SockKind {
+    Unix(std::os::unix::net::UnixStream),
+    Tcp(std::net::TcpStream),
+}
+
+impl AsRawFd for SockKind {
+    fn as_raw_fd(&self) -> RawFd {
+        match self {
+            SockKind::Unix(s) => s.as_raw_fd(),
+            SockKind::Tcp(s) => s.as_raw_fd(),
+        }
+    }
+}
+
+/// A connected UNIX or TCP socket registered with the runtime.
+#[derive(Debug)]
+pub(crate) struct Sock {
+    fd: AsyncFd<SockKind>,
+}
+
+impl Sock {
+    pub(crate) fn unix(s: tokio::net::UnixStream) -> io::Result<Sock> {
+        let s = s.into_std()?;
+        s.set_nonblocking(true)?;
+        Self::register(SockKind::Unix(s))
+    }
+
+    pub(crate) fn tcp(s: tokio::net::TcpStream) -> io::Result<Sock> {
+        let s = s.into_std()?;
+        s.set_nonblocking(true)?;
+        let _ = s.set_nodelay(true);
+        Self::register(SockKind::Tcp(s))
+    }
+
+    fn register(kind: SockKind) -> io::Result<Sock> {
+        // SAFETY: `SockKind` owns its socket and always returns the same open fd from
+        // `as_raw_fd`; the fd is closed only when the `SockKind` (and so the `AsyncFd`) drops.
+        let fd = unsafe { AsyncFd::register(kind) }.map_err(|e| e.into_parts().1)?;
+        Ok(Sock { fd })
+    }
+
+    pub(crate) fn is_unix(&self) -> bool {
+        matches!(self.fd.get_ref(), SockKind::Unix(_))
+    }
+
+    fn raw(&self) -> RawFd {
+        self.fd.get_ref().as_raw_fd()
+    }
+
+    /// Writes what the socket takes now (never waits).
+    pub(crate) fn try_send(&self, data: &[u8]) -> io::Result<usize> {
+        loop {
+            match nix::sys::socket::send(
+                self.raw(),
+                data,
+                MsgFlags::MSG_NOSIGNAL | MsgFlags::MSG_DONTWAIT,
+            ) {
+                Ok(n) => return Ok(n),
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Passes one fd with one dummy byte, as libvirt does (never waits).
+    pub(crate) fn try_send_fd(&self, fd: RawFd) -> io::Result<()> {
+        let fds = [fd];
+        loop {
+            let iov = [IoSlice::new(&[0u8])];
+            let cmsg = [ControlMessage::ScmRights(&fds)];
+            match sendmsg::<()>(
+                self.raw(),
+                &iov,
+                &cmsg,
+                MsgFlags::MSG_NOSIGNAL | MsgFlags::MSG_DONTWAIT,
+                None,
+            ) {
+                Ok(_) => return Ok(()),
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Waits after a `try_send` hit EAGAIN. The readiness seen first may be stale (set before
+    /// the EAGAIN): it is cleared, and the caller's retry either progresses or comes back here
+    /// to wait for a real edge.
+    pub(crate) async fn writable(&self) -> io::Result<()> {
+        self.fd.writable().await?.clear_ready();
+        Ok(())
+    }
+
+    /// Waits for data and reads some into `rb` (fds too on UNIX sockets); `want` is how many
+    /// unconsumed bytes the framer needs. Returns the number of bytes read (0 = peer closed).
+    pub(crate) async fn read_into(&self, rb: &mut RecvBuf, want: usize) -> io::Result<usize> {
+        let raw = self.raw();
+        let unix = self.is_unix();
+        loop {
+            let mut guard = self.fd.readable().await?;
+            let (spare, fds) = rb.spare(want);
+            let room = spare.len();
+            let r = if unix {
+                recv_with_fds(raw, spare, fds)
+            } else {
+                nix::sys::socket::recv(raw, spare, MsgFlags::empty()).map_err(io::Error::from)
+            };
+            match r {
+                Ok(n) => {
+                    if n > 0 && n < room {
+                        guard.clear_ready();
+                    }
+                    rb.commit(n);
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => guard.clear_ready(),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Shuts both directions down (the peer sees EOF; a blocked read here returns 0).
+    pub(crate) fn shutdown(&self) {
+        let _ = nix::sys::socket::shutdown(self.raw(), nix::sys::socket::Shutdown::Both);
+    }
+}
+
+/// Reads some bytes of a boxed transport into `rb`.
+pub(crate) async fn read_boxed<R: tokio::io::AsyncRead + Unpin + ?Sized>(
+    rd: &mut R,
+    rb: &mut RecvBuf,
+    want: usize,
+) -> io::Result<usize> {
+    use tokio::io::AsyncReadExt;
+    let (spare, _) = rb.spare(want);
+    let n = rd.read(spare).await?;
+    rb.commit(n);
+    Ok(n)
+}
+
+fn recv_with_fds(fd: RawFd, spare: &mut [u8], out: &mut VecDeque<OwnedFd>) -> io::Result<usize> {
+    let mut cmsg = nix::cmsg_space!([RawFd; NUM_FDS_MAX]);
+    let mut iov = [IoSliceMut::new(spare)];
+    let msg = recvmsg::<()>(fd, &mut iov, Some(&mut cmsg), MsgFlags::MSG_CMSG_CLOEXEC)
+        .map_err(io::Error::from)?;
+    for c in msg.cmsgs().map_err(io::Error::from)? {
+        if let ControlMessageOwned::ScmRights(fds) = c {
+            for f in fds {
+                // SAFETY: the kernel just installed `f` in our fd table for this message;
+                // nothing else refers to it, so this OwnedFd is its only owner.
+                out.push_back(unsafe { OwnedFd::from_raw_fd(f) });
+            }
+        }
+    }
+    Ok(msg.bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn bytes_and_fds_arrive_in_order() {
+        let (a, b) = tokio::net::UnixStream::pair().unwrap();
+        let (a, b) = (Sock::unix(a).unwrap(), Sock::unix(b).unwrap());
+        assert_eq!(a.try_send(b"hello").unwrap(), 5);
+        let f = std::fs::File::open("/dev/null").unwrap();
+        a.try_send_fd(f.as_raw_fd()).unwrap();
+        let mut rb = RecvBuf::new();
+        let mut total = 0;
+        while total < 6 {
+            total += b.read_into(&mut rb, 6).await.unwrap();
+        }
+        assert_eq!(rb.data(), b"hello\0");
+        assert_eq!(rb.fds.len(), 1);
+        rb.consume(6);
+        assert!(rb.data().is_empty());
+    }
+
+    #[test]
+    fn recv_buf_grows_for_big_frames_and_compacts() {
+        let mut rb = RecvBuf::new();
+        let (s, _) = rb.spare(10);
+        s[..3].copy_from_slice(b"abc");
+        rb.commit(3);
+        rb.consume(1);
+        let (s, _) = rb.spare(300_000);
+        assert!(s.len() >= 300_000 - 2);
+        assert_eq!(rb.data(), b"bc");
+    }
+}
