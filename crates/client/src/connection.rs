@@ -575,13 +575,13 @@ impl Connection {
             target: "socket".into(),
             reason: e.to_string(),
         };
-        let sock = if stream.as_any().is::<tokio::net::UnixStream>() {
+        let sock = if Stream::as_any(&*stream).is::<tokio::net::UnixStream>() {
             let s = stream
                 .into_any()
                 .downcast::<tokio::net::UnixStream>()
                 .expect("checked type");
             Ok(Sock::unix(*s).map_err(io_err)?)
-        } else if stream.as_any().is::<tokio::net::TcpStream>() {
+        } else if Stream::as_any(&*stream).is::<tokio::net::TcpStream>() {
             let s = stream
                 .into_any()
                 .downcast::<tokio::net::TcpStream>()

@@ -86,6 +86,15 @@ enum SockKind {
     Tcp(std::net::TcpStream),
 }
 
+impl SockKind {
+    fn try_clone_fd(&self) -> io::Result<OwnedFd> {
+        match self {
+            SockKind::Unix(s) => Ok(s.try_clone()?.into()),
+            SockKind::Tcp(s) => Ok(s.try_clone()?.into()),
+        }
+    }
+}
+
 impl AsRawFd for SockKind {
     fn as_raw_fd(&self) -> RawFd {
         match self {
@@ -116,9 +125,14 @@ impl Sock {
     }
 
     fn register(kind: SockKind) -> io::Result<Sock> {
+        // Read interest only: with write interest too, every time the peer drains our requests
+        // the kernel raises an EPOLLOUT edge that wakes the runtime for nothing (measured:
+        // 1.65 instead of 1 epoll_wait per call). Writability is waited for on a dup of the
+        // socket, registered only while a write is blocked (see `writable`).
         // SAFETY: `SockKind` owns its socket and always returns the same open fd from
         // `as_raw_fd`; the fd is closed only when the `SockKind` (and so the `AsyncFd`) drops.
-        let fd = unsafe { AsyncFd::register(kind) }.map_err(|e| e.into_parts().1)?;
+        let fd = unsafe { AsyncFd::register_with_interest(kind, tokio::io::Interest::READABLE) }
+            .map_err(|e| e.into_parts().1)?;
         Ok(Sock { fd })
     }
 
@@ -169,7 +183,13 @@ impl Sock {
     /// the EAGAIN): it is cleared, and the caller's retry either progresses or comes back here
     /// to wait for a real edge.
     pub(crate) async fn writable(&self) -> io::Result<()> {
-        self.fd.writable().await?.clear_ready();
+        let dup = self.fd.get_ref().try_clone_fd()?;
+        // SAFETY: `dup` is an OwnedFd this AsyncFd owns; it stays open until `w` drops.
+        let w = unsafe { AsyncFd::register_with_interest(dup, tokio::io::Interest::WRITABLE) }
+            .map_err(|e| e.into_parts().1)?;
+        // A fresh registration reports the current state: writable now means progress is
+        // possible, otherwise it waits for the edge.
+        let _ready = w.writable().await?;
         Ok(())
     }
 
