@@ -202,6 +202,7 @@ impl Sock {
             let mut guard = self.fd.readable().await?;
             let (spare, fds) = rb.spare(want);
             let room = spare.len();
+            let fds_before = fds.len();
             let r = if unix {
                 recv_with_fds(raw, spare, fds)
             } else {
@@ -209,10 +210,14 @@ impl Sock {
             };
             match r {
                 Ok(n) => {
-                    if n > 0 && n < room {
+                    rb.commit(n);
+                    // A UNIX read also stops at a message carrying fds (before or after it),
+                    // so a short read proves the socket drained only when no fds are in play.
+                    let fds_in_play =
+                        unix && (rb.fds.len() != fds_before || awaits_fds(rb.data()));
+                    if n > 0 && n < room && !fds_in_play {
                         guard.clear_ready();
                     }
-                    rb.commit(n);
                     return Ok(n);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => guard.clear_ready(),
@@ -239,6 +244,24 @@ pub(crate) async fn read_boxed<R: tokio::io::AsyncRead + Unpin + ?Sized>(
     let n = rd.read(spare).await?;
     rb.commit(n);
     Ok(n)
+}
+
+/// Whether a buffered frame is a CALL_WITH_FDS/REPLY_WITH_FDS, whose fds (one-byte messages
+/// of their own) follow it.
+fn awaits_fds(data: &[u8]) -> bool {
+    let mut off = 0;
+    while data.len() >= off + 20 {
+        let kind = i32::from_be_bytes(data[off + 16..off + 20].try_into().expect("4 bytes"));
+        if kind == 4 || kind == 5 {
+            return true;
+        }
+        let len = u32::from_be_bytes(data[off..off + 4].try_into().expect("4 bytes")) as usize;
+        if len < 28 {
+            return false;
+        }
+        off += len;
+    }
+    false
 }
 
 fn recv_with_fds(fd: RawFd, spare: &mut [u8], out: &mut VecDeque<OwnedFd>) -> io::Result<usize> {
