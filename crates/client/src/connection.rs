@@ -155,7 +155,8 @@ struct OutFrame {
     bytes: Vec<u8>,
     off: usize,
     fds: VecDeque<OwnedFd>,
-    done: Option<oneshot::Sender<()>>,
+    /// Fired once the frame is written (several when frames were merged).
+    dones: Vec<oneshot::Sender<()>>,
 }
 
 #[derive(Default)]
@@ -255,8 +256,20 @@ impl Inner {
         fds: Vec<OwnedFd>,
         done: Option<oneshot::Sender<()>>,
     ) -> Result<(), ClientError> {
+        self.send_opt(bytes, fds, done, true)
+    }
+
+    /// [`Inner::send`]; `direct: false` leaves the frame to the writer task even when the
+    /// socket has room, so that frames of many concurrent callers go out in one write.
+    fn send_opt(
+        &self,
+        bytes: &[u8],
+        fds: Vec<OwnedFd>,
+        done: Option<oneshot::Sender<()>>,
+        direct: bool,
+    ) -> Result<(), ClientError> {
         match &self.writer {
-            Writer::Sock(w) => match w.send(bytes, fds, done) {
+            Writer::Sock(w) => match w.send(bytes, fds, done, direct) {
                 Ok(()) => Ok(()),
                 Err(None) => Err(ClientError::Disconnected(self.dead_reason())),
                 Err(Some(e)) => {
@@ -274,7 +287,7 @@ impl Inner {
                     bytes: bytes.to_vec(),
                     off: 0,
                     fds: VecDeque::new(),
-                    done,
+                    dones: done.into_iter().collect(),
                 })
                 .map_err(|_| ClientError::Disconnected(self.dead_reason()))
             }
@@ -335,6 +348,7 @@ impl SockWriter {
         bytes: &[u8],
         fds: Vec<OwnedFd>,
         done: Option<oneshot::Sender<()>>,
+        direct: bool,
     ) -> Result<(), Option<io::Error>> {
         let mut q = self.q.lock().unwrap();
         if q.closed {
@@ -342,7 +356,7 @@ impl SockWriter {
         }
         let mut off = 0;
         let mut fds: VecDeque<OwnedFd> = fds.into();
-        if q.q.is_empty() {
+        if q.q.is_empty() && direct {
             if write_some(&self.sock, bytes, &mut off, &mut fds).map_err(Some)? {
                 drop(q);
                 if let Some(d) = done {
@@ -351,14 +365,17 @@ impl SockWriter {
                 return Ok(());
             }
         }
+        let was_empty = q.q.is_empty();
         q.q.push_back(OutFrame {
             bytes: bytes[off..].to_vec(),
             off: 0,
             fds,
-            done,
+            dones: done.into_iter().collect(),
         });
         drop(q);
-        self.wake.notify_one();
+        if was_empty {
+            self.wake.notify_one();
+        }
         Ok(())
     }
 }
@@ -810,15 +827,21 @@ impl Connection {
         on_ok: Option<OnOk>,
     ) -> Result<(Vec<u8>, Vec<OwnedFd>), ClientError> {
         let (tx, rx) = oneshot::channel();
-        {
+        // Alone (the sequential case): write directly. With other calls in flight, leave the
+        // frame to the writer task, which sends the frames of all callers in one write.
+        let alone = {
             let mut st = self.inner.state.lock().unwrap();
             if let Some(d) = &st.dead {
                 return Err(ClientError::Disconnected(d.clone()));
             }
+            let alone = st.pending.is_empty();
             st.pending.insert(h.serial, Pending { tx, on_ok });
-        }
+            alone
+        };
         let nfds = (h.kind == MsgType::CallWithFds).then_some(fds.len() as u32);
-        if let Err(e) = with_frame(&h, nfds, args, |f| self.inner.send(f, fds, None)) {
+        if let Err(e) = with_frame(&h, nfds, args, |f| {
+            self.inner.send_opt(f, fds, None, alone)
+        }) {
             self.inner.state.lock().unwrap().pending.remove(&h.serial);
             return Err(e);
         }
@@ -971,6 +994,30 @@ async fn keepalive_loop(inner: Weak<Inner>, interval: Duration, count: u32) {
     }
 }
 
+/// Merges queued frames without fds into the first one (up to 256 KiB), so that the frames of
+/// many concurrent callers go out in one write.
+fn merge_queued(q: &mut VecDeque<OutFrame>) {
+    if q.len() < 2 {
+        return;
+    }
+    let Some(first) = q.front() else { return };
+    if first.off != 0 || !first.fds.is_empty() {
+        return;
+    }
+    let mut merged = q.pop_front().expect("front exists");
+    while merged.bytes.len() < 256 * 1024 {
+        match q.front() {
+            Some(f) if f.off == 0 && f.fds.is_empty() => {
+                let f = q.pop_front().expect("front exists");
+                merged.bytes.extend_from_slice(&f.bytes);
+                merged.dones.extend(f.dones);
+            }
+            _ => break,
+        }
+    }
+    q.push_front(merged);
+}
+
 /// Flushes what callers could not write directly, waiting for the socket to take it.
 async fn sock_writer(w: Arc<SockWriter>, inner: Weak<Inner>) {
     loop {
@@ -981,12 +1028,13 @@ async fn sock_writer(w: Arc<SockWriter>, inner: Weak<Inner>) {
                 if q.closed {
                     return;
                 }
+                merge_queued(&mut q.q);
                 let Some(f) = q.q.front_mut() else { break };
                 match write_some(&w.sock, &f.bytes, &mut f.off, &mut f.fds) {
                     Ok(true) => {
                         let f = q.q.pop_front().expect("front exists");
                         drop(q);
-                        if let Some(d) = f.done {
+                        for d in f.dones {
                             let _ = d.send(());
                         }
                         continue;
@@ -1020,12 +1068,12 @@ async fn chan_writer(
     while let Some(f) = rx.recv().await {
         buf.clear();
         buf.extend_from_slice(&f.bytes[f.off..]);
-        dones.extend(f.done);
+        dones.extend(f.dones);
         while buf.len() < 256 * 1024 {
             match rx.try_recv() {
                 Ok(f) => {
                     buf.extend_from_slice(&f.bytes[f.off..]);
-                    dones.extend(f.done);
+                    dones.extend(f.dones);
                 }
                 Err(_) => break,
             }
