@@ -153,7 +153,9 @@ impl Connection {
     /// [`crate::Connection::open`], blocking.
     pub fn open(uri: Option<&str>, read_only: bool) -> Result<Connection, ClientError> {
         let uri = uri.map(str::to_string);
-        Self::with_runtime(|| async move { crate::Connection::open(uri.as_deref(), read_only).await })
+        Self::with_runtime(
+            || async move { crate::Connection::open(uri.as_deref(), read_only).await },
+        )
     }
 
     /// [`crate::Connection::open_plan`], blocking.

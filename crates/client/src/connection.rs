@@ -356,14 +356,15 @@ impl SockWriter {
         }
         let mut off = 0;
         let mut fds: VecDeque<OwnedFd> = fds.into();
-        if q.q.is_empty() && direct {
-            if write_some(&self.sock, bytes, &mut off, &mut fds).map_err(Some)? {
-                drop(q);
-                if let Some(d) = done {
-                    let _ = d.send(());
-                }
-                return Ok(());
+        if q.q.is_empty()
+            && direct
+            && write_some(&self.sock, bytes, &mut off, &mut fds).map_err(Some)?
+        {
+            drop(q);
+            if let Some(d) = done {
+                let _ = d.send(());
             }
+            return Ok(());
         }
         let was_empty = q.q.is_empty();
         q.q.push_back(OutFrame {
@@ -473,12 +474,7 @@ thread_local! {
 }
 
 /// Builds the frame of `h` + (fd count) + `args` in the thread's buffer and runs `f` on it.
-fn with_frame<A: Xdr + ?Sized, T>(
-    h: &Header,
-    nfds: Option<u32>,
-    args: &A,
-    f: impl FnOnce(&[u8]) -> T,
-) -> T {
+fn with_frame<A: Xdr, T>(h: &Header, nfds: Option<u32>, args: &A, f: impl FnOnce(&[u8]) -> T) -> T {
     ENCODE.with(|b| {
         let mut guard = b.try_borrow_mut();
         let mut fresh = Vec::new();
@@ -839,9 +835,7 @@ impl Connection {
             alone
         };
         let nfds = (h.kind == MsgType::CallWithFds).then_some(fds.len() as u32);
-        if let Err(e) = with_frame(&h, nfds, args, |f| {
-            self.inner.send_opt(f, fds, None, alone)
-        }) {
+        if let Err(e) = with_frame(&h, nfds, args, |f| self.inner.send_opt(f, fds, None, alone)) {
             self.inner.state.lock().unwrap().pending.remove(&h.serial);
             return Err(e);
         }
@@ -984,8 +978,7 @@ async fn keepalive_loop(inner: Weak<Inner>, interval: Duration, count: u32) {
         }
         if idle >= interval && last_ping.elapsed() >= interval {
             last_ping = Instant::now();
-            if i
-                .send(&ping_frame(keepalive::PROC_PING), Vec::new(), None)
+            if i.send(&ping_frame(keepalive::PROC_PING), Vec::new(), None)
                 .is_err()
             {
                 return;
@@ -1152,8 +1145,9 @@ async fn reader(inner: Weak<Inner>, mut src: ReadSrc) {
                 Ok(None) => {
                     let d = rb.data();
                     break if d.len() >= LEN_SIZE {
-                        LEN_SIZE + check_length(u32::from_be_bytes(d[..4].try_into().unwrap()))
-                            .unwrap_or(0)
+                        LEN_SIZE
+                            + check_length(u32::from_be_bytes(d[..4].try_into().unwrap()))
+                                .unwrap_or(0)
                     } else {
                         LEN_SIZE
                     };

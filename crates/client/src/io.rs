@@ -213,8 +213,7 @@ impl Sock {
                     rb.commit(n);
                     // A UNIX read also stops at a message carrying fds (before or after it),
                     // so a short read proves the socket drained only when no fds are in play.
-                    let fds_in_play =
-                        unix && (rb.fds.len() != fds_before || awaits_fds(rb.data()));
+                    let fds_in_play = unix && (rb.fds.len() != fds_before || awaits_fds(rb.data()));
                     if n > 0 && n < room && !fds_in_play {
                         guard.clear_ready();
                     }

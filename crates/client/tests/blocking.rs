@@ -49,12 +49,12 @@ fn scenario(t: &dyn Target) {
     });
 
     // Events arrive while this thread does nothing but wait on the channel.
-    let mut events = c
-        .block_on(c.as_async().domain_lifecycle_events())
-        .unwrap();
+    let mut events = c.block_on(c.as_async().domain_lifecycle_events()).unwrap();
     let actor = Connection::open(Some(&t.rw_uri()), false).unwrap();
     let name = format!("oxc-blk-{}", std::process::id());
-    let nd = actor.block_on(actor.as_async().domain_define_xml(&domain_xml(&name))).unwrap();
+    let nd = actor
+        .block_on(actor.as_async().domain_define_xml(&domain_xml(&name)))
+        .unwrap();
     let t0 = Instant::now();
     let ev = loop {
         assert!(t0.elapsed() < Duration::from_secs(10), "no event");
@@ -65,7 +65,9 @@ fn scenario(t: &dyn Target) {
         }
     };
     assert_eq!(ev.kind, LifecycleKind::Defined);
-    actor.block_on(actor.as_async().domain_undefine(&nd)).unwrap();
+    actor
+        .block_on(actor.as_async().domain_undefine(&nd))
+        .unwrap();
     actor.close().unwrap();
 
     // Keepalive runs while idle: the server answers our PINGs, nothing times out.

@@ -91,8 +91,10 @@ async fn fds_go_out_and_come_back_through_our_rpc_server() {
             assert_eq!(&got, b"through the server");
         }
         // No fds: a plain CALL; the reply announces zero.
-        let (n, back): (u32, Vec<OwnedFd>) =
-            c.call_with_fds(ECHO_PROGRAM, 1, 9, &(), Vec::new()).await.unwrap();
+        let (n, back): (u32, Vec<OwnedFd>) = c
+            .call_with_fds(ECHO_PROGRAM, 1, 9, &(), Vec::new())
+            .await
+            .unwrap();
         assert_eq!((n, back.len()), (0, 2));
         // More than libvirt's 32 per message is refused before anything is sent.
         let many: Vec<OwnedFd> = (0..33)
@@ -131,10 +133,18 @@ fn test_user() -> (u32, u32) {
     let name = "oxvirt-test";
     if nix::unistd::User::from_name(name).ok().flatten().is_none() {
         let _ = Command::new("useradd")
-            .args(["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name])
+            .args([
+                "--system",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+                name,
+            ])
             .status();
     }
-    let u = nix::unistd::User::from_name(name).unwrap().expect("test user");
+    let u = nix::unistd::User::from_name(name)
+        .unwrap()
+        .expect("test user");
     (u.uid.as_raw(), u.gid.as_raw())
 }
 
@@ -203,7 +213,11 @@ impl Virtlogd {
         };
         let t0 = Instant::now();
         while std::os::unix::net::UnixStream::connect(v.sock()).is_err() {
-            assert!(t0.elapsed() < Duration::from_secs(15), "{} did not start", bin.display());
+            assert!(
+                t0.elapsed() < Duration::from_secs(15),
+                "{} did not start",
+                bin.display()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         v

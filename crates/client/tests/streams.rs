@@ -100,14 +100,20 @@ fn c_libvirtd_volume_upload_download_sparse_abort() {
         up.finish().await.unwrap();
         let (back, holes) = download(&c, &plain, 0).await;
         assert!(holes.is_empty());
-        assert!(back == data, "downloaded bytes differ from the uploaded ones");
+        assert!(
+            back == data,
+            "downloaded bytes differ from the uploaded ones"
+        );
 
         // Sparse download: data, hole, data, hole; holes reported as such.
         let sv = vol(&c, "oxpool", "sparse.img").await;
         let (bytes, holes) = download(&c, &sv, VOL_DOWNLOAD_SPARSE).await;
         assert_eq!(bytes.len() as u64, 4 * MIB);
         assert_eq!(&bytes[..head.len()], &head[..]);
-        assert_eq!(&bytes[3 * MIB as usize..3 * MIB as usize + mid.len()], &mid[..]);
+        assert_eq!(
+            &bytes[3 * MIB as usize..3 * MIB as usize + mid.len()],
+            &mid[..]
+        );
         assert!(
             bytes[head.len()..3 * MIB as usize].iter().all(|&b| b == 0),
             "hole not zero"

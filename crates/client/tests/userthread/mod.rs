@@ -11,7 +11,10 @@ fn become_user(uid: u32, gid: u32) {
     // SAFETY: plain syscalls with integer arguments (and a null list for setgroups); they only
     // change this thread's credentials.
     unsafe {
-        assert_eq!(libc::syscall(libc::SYS_setgroups, 0, std::ptr::null::<libc::gid_t>()), 0);
+        assert_eq!(
+            libc::syscall(libc::SYS_setgroups, 0, std::ptr::null::<libc::gid_t>()),
+            0
+        );
         assert_eq!(libc::syscall(libc::SYS_setresgid, gid, gid, gid), 0);
         assert_eq!(libc::syscall(libc::SYS_setresuid, uid, uid, uid), 0);
     }
