@@ -171,3 +171,83 @@ fn c_libvirtd_volume_upload_download_sparse_abort() {
         c.close().await.unwrap();
     });
 }
+
+#[test]
+fn c_libvirtd_console_of_a_real_guest() {
+    let assets = libvirt_session::GuestAssets::ensure();
+    if !assets.bootable() {
+        eprintln!("no bootable guest assets: console test skipped");
+        return;
+    }
+    let h = SessionLibvirtd::start(Path::new(C_VIRTLOGD), None, false);
+    let out = h.define_and_start_guest("oxconsole", &assets, None);
+    assert!(
+        out.status.success(),
+        "virsh start: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        h.diagnostics()
+    );
+    let uri = h.uri();
+    userthread::run_as(h.uid, h.gid, move || async move {
+        let c = Connection::open(Some(&uri), false).await.unwrap();
+        let dom = c.lookup_domain_by_name("oxconsole").await.unwrap();
+        let mut st = c.domain_open_console(&dom, None, 0).await.unwrap();
+        // The guest prints "OXVIRT-GUEST-TICK <n>" every ~0.2 s once booted.
+        let mut text = String::new();
+        let t0 = std::time::Instant::now();
+        while !text.contains("OXVIRT-GUEST-TICK") {
+            assert!(
+                t0.elapsed() < std::time::Duration::from_secs(90),
+                "console text so far: {text:?}"
+            );
+            match tokio::time::timeout(std::time::Duration::from_secs(5), st.recv()).await {
+                Ok(Ok(StreamItem::Data(b))) => text.push_str(&String::from_utf8_lossy(&b)),
+                Ok(Ok(other)) => panic!("console ended: {other:?} after {text:?}"),
+                Ok(Err(e)) => panic!("console error {e} after {text:?}"),
+                Err(_) => {}
+            }
+        }
+        // The console is taken: a second open without FORCE is refused.
+        let e = c.domain_open_console(&dom, None, 0).await.unwrap_err();
+        eprintln!("second open: {e}");
+        assert!(matches!(e, ClientError::Libvirt(_)), "{e:?}");
+        // FORCE takes it over: the new stream gets the guest's output, the old one ends.
+        let mut st2 = c
+            .domain_open_console(&dom, None, oxvirt_client::stream::CONSOLE_FORCE)
+            .await
+            .unwrap();
+        let mut text2 = String::new();
+        let t0 = std::time::Instant::now();
+        while !text2.contains("OXVIRT-GUEST-TICK") {
+            assert!(
+                t0.elapsed() < std::time::Duration::from_secs(30),
+                "{text2:?}"
+            );
+            match tokio::time::timeout(std::time::Duration::from_secs(5), st2.recv()).await {
+                Ok(Ok(StreamItem::Data(b))) => text2.push_str(&String::from_utf8_lossy(&b)),
+                Ok(other) => panic!("forced console: {other:?}"),
+                Err(_) => {}
+            }
+        }
+        let old = loop {
+            match tokio::time::timeout(std::time::Duration::from_secs(10), st.recv())
+                .await
+                .expect("the old console stream ends")
+            {
+                Ok(StreamItem::Data(_)) => continue,
+                other => break other,
+            }
+        };
+        // libvirtd aborts the old stream with its error packet.
+        let e = old.unwrap_err();
+        assert_eq!(
+            (e.code(), e.to_string().as_str()),
+            (39, "stream had I/O failure")
+        );
+        drop(st);
+        st2.abort().await.unwrap();
+        assert!(!c.get_hostname().await.unwrap().is_empty());
+        c.close().await.unwrap();
+    });
+    h.destroy_guest("oxconsole");
+}
