@@ -32,6 +32,7 @@ use oxvirt_proto::header::{begin_frame, finish_frame};
 use oxvirt_proto::remote::{self, procs, Domain, StorageVol};
 use oxvirt_proto::{Header, MsgStatus, MsgType, RemoteError};
 use oxvirt_xdr::{xdr_struct, Xdr};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -79,6 +80,8 @@ pub struct Stream {
     inner: Arc<Inner>,
     hdr: Header,
     rx: mpsc::UnboundedReceiver<Result<StreamPacket, ClientError>>,
+    /// Packets taken off `rx` while sending (looking for a server error), kept for `recv`.
+    stash: VecDeque<StreamPacket>,
     /// The server finished or failed: no more packets will come.
     ended: bool,
     /// finish/abort done: nothing to clean up on drop.
@@ -176,8 +179,8 @@ impl Stream {
                 self.inner.remove_stream(self.hdr.serial);
                 return Err(stream_error(&p.payload));
             }
-            // An upload sees no data from the server; anything else is not ours to drop.
-            tracing::debug!(kind = ?p.kind, status = ?p.status, "stream packet while sending");
+            // Full duplex (a console): data from the server waits for `recv`.
+            self.stash.push_back(p);
         }
         Ok(())
     }
@@ -188,9 +191,12 @@ impl Stream {
         if self.ended {
             return Ok(StreamItem::End);
         }
-        let p = match self.rx.recv().await {
-            Some(p) => p?,
-            None => return Err(ClientError::Disconnected(self.inner.dead_reason())),
+        let p = match self.stash.pop_front() {
+            Some(p) => p,
+            None => match self.rx.recv().await {
+                Some(p) => p?,
+                None => return Err(ClientError::Disconnected(self.inner.dead_reason())),
+            },
         };
         match (p.kind, p.status) {
             (MsgType::Stream, MsgStatus::Continue) if p.payload.is_empty() => {
@@ -222,6 +228,14 @@ impl Stream {
 
     /// Waits (bounded) for the server's STREAM/OK or STREAM/ERROR, skipping data.
     async fn confirmation(&mut self) -> Result<(), ClientError> {
+        let stashed = std::mem::take(&mut self.stash);
+        for p in stashed {
+            match (p.kind, p.status) {
+                (MsgType::Stream, MsgStatus::Ok) => return Ok(()),
+                (MsgType::Stream, MsgStatus::Error) => return Err(stream_error(&p.payload)),
+                _ => {}
+            }
+        }
         let wait = async {
             loop {
                 let p = match self.rx.recv().await {
@@ -320,6 +334,7 @@ impl Connection {
                 inner: self.inner.clone(),
                 hdr,
                 rx,
+                stash: VecDeque::new(),
                 ended: false,
                 closed: false,
             },

@@ -207,6 +207,22 @@ fn c_libvirtd_console_of_a_real_guest() {
                 Err(_) => {}
             }
         }
+        // Full duplex: keystrokes go out while output keeps coming in.
+        st.send(b"\r\n").await.unwrap();
+        let seen = text.matches("OXVIRT-GUEST-TICK").count();
+        let t0 = std::time::Instant::now();
+        while text.matches("OXVIRT-GUEST-TICK").count() == seen {
+            assert!(
+                t0.elapsed() < std::time::Duration::from_secs(30),
+                "{text:?}"
+            );
+            st.sender().send(b" ").await.unwrap();
+            match tokio::time::timeout(std::time::Duration::from_secs(5), st.recv()).await {
+                Ok(Ok(StreamItem::Data(b))) => text.push_str(&String::from_utf8_lossy(&b)),
+                Ok(other) => panic!("console: {other:?}"),
+                Err(_) => {}
+            }
+        }
         // The console is taken: a second open without FORCE is refused.
         let e = c.domain_open_console(&dom, None, 0).await.unwrap_err();
         eprintln!("second open: {e}");
