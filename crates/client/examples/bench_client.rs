@@ -3,7 +3,7 @@
 //! `tasks` tasks sharing one connection. Prints JSON with calls/s and this process's CPU
 //! (user+system) per call.
 //!
-//! `cargo run --release -p oxvirt-client --example bench_client -- URI SECONDS TASKS`
+//! `cargo run --release -p oxvirt-client --example bench_client -- URI SECONDS TASKS [seq|blocking]`
 
 use oxvirt_client::Connection;
 use std::time::{Duration, Instant};
@@ -33,6 +33,17 @@ fn main() {
     let uri = args.get(1).expect("URI").clone();
     let secs: f64 = args.get(2).map_or(2.0, |s| s.parse().unwrap());
     let tasks: usize = args.get(3).map_or(64, |s| s.parse().unwrap());
+    // Optional: only one phase ("seq" or "blocking"), to look at it with strace/perf.
+    let only = args.get(4).cloned();
+    if only.as_deref() == Some("blocking") {
+        let b = oxvirt_client::blocking::Connection::open(Some(&uri), false).expect("open");
+        let bdom = b.lookup_domain_by_name("test").expect("lookup");
+        let (rate, cpu) = measure_seq(secs, || {
+            b.domain_get_info(&bdom).expect("info");
+        });
+        println!("{{\"blocking_seq_calls_per_s\": {rate:.1}, \"blocking_seq_cpu_us_per_call\": {cpu:.2}}}");
+        return;
+    }
 
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -60,6 +71,12 @@ fn main() {
         )
     });
 
+    if only.as_deref() == Some("seq") {
+        println!(
+            "{{\"seq_calls_per_s\": {seq_rate:.1}, \"seq_cpu_us_per_call\": {seq_cpu_us:.2}}}"
+        );
+        return;
+    }
     let par_rate = rt.block_on(async {
         let t1 = Instant::now();
         let deadline = t1 + Duration::from_secs_f64(secs);

@@ -2,22 +2,31 @@
 //! and the close notification.
 //!
 //! Who talks to whom:
-//! - A caller encodes its CALL and writes it **itself**, straight to the socket, under a short
-//!   lock (no hand-off to another task when the socket has room, which it almost always has);
-//!   only what the socket would not take is queued for the writer task, which waits for
-//!   writability and flushes the queue in order. fds of a CALL_WITH_FDS follow their frame, each
-//!   with its own one-byte `sendmsg`, as libvirt sends them.
+//! - A caller encodes its CALL (in a per-thread buffer) and, when no other call is in flight,
+//!   writes it **itself**, straight to the socket, under a short lock; only what the socket
+//!   would not take is queued. With other calls in flight the frame is queued for the writer
+//!   task, which merges the queued frames of all callers into one write (and waits for
+//!   writability when the socket is full). fds of a CALL_WITH_FDS follow their frame, each with
+//!   its own one-byte `sendmsg`, as libvirt sends them.
 //! - One reader task reads the socket (into one reusable buffer, fds included), frames what it
 //!   read and hands each REPLY to the caller waiting on its serial (a oneshot; the payload is
 //!   copied once, out of the read buffer), STREAM/STREAM_HOLE packets to the [`crate::stream`]
 //!   registered under the serial of the call that opened it, events to
-//!   [`EventRoutes::dispatch`], and answers keepalive PINGs.
+//!   [`EventRoutes::dispatch`], and answers keepalive PINGs. A caller that was alone also waits
+//!   on the socket itself and, when it becomes readable first, does that same read and dispatch
+//!   on its own task (the read buffer is shared under a lock), so its reply needs no task
+//!   hand-off at all.
 //! - A keepalive task (only after [`Connection::set_keepalive`]) sends PINGs when the server
 //!   was quiet and declares the connection dead after interval × (count + 1) of silence.
 //!
-//! A sequential call therefore costs the kernel a `sendto`, an `epoll_wait` and a `recvmsg`, and
-//! one task wake-up (reader → caller). Transports that are not sockets (ssh, ext: a boxed
-//! `AsyncRead + AsyncWrite`) use a writer task fed by a channel instead and cannot pass fds.
+//! A sequential call therefore costs the kernel a `sendto`, one `epoll_wait` and a `recvmsg`
+//! (measured with `strace -c`; a reply handed over from the reader task would add a zero-timeout
+//! `epoll_wait`, which tokio's current-thread scheduler makes when it wakes the `block_on`
+//! future from a task). The socket is registered for read readiness only: with write interest,
+//! every time the server drains a request the kernel raises an EPOLLOUT edge that wakes the
+//! runtime for nothing. Transports that are not sockets (ssh, ext: a boxed
+//! `AsyncRead + AsyncWrite`) use a writer task fed by a channel and the reader task alone, and
+//! cannot pass fds.
 //!
 //! A [`Connection`] is a cheap handle (`Clone + Send + Sync`); when the last handle is dropped
 //! the tasks stop and the socket closes (without `CONNECT_CLOSE`; call [`Connection::close`] for
@@ -46,7 +55,7 @@
 
 use crate::error::{ClientError, Disconnect};
 use crate::events::{EventRoutes, LifecycleEvent};
-use crate::io::{RecvBuf, Sock};
+use crate::io::{ReadReady, RecvBuf, Sock};
 use crate::{conf::ClientConf, select, sockets, Env};
 use oxvirt_proto::header::{begin_frame, check_length, finish_frame, HEADER_SIZE, LEN_SIZE};
 use oxvirt_proto::remote::{self, procs};
@@ -58,8 +67,10 @@ use std::future::Future;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, Weak};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot, watch, Notify};
@@ -177,8 +188,21 @@ enum Writer {
     Chan(mpsc::UnboundedSender<OutFrame>),
 }
 
+/// The read side of a socket transport, shared by the reader task and a lone waiting caller.
+struct SockRead {
+    sock: Arc<Sock>,
+    state: Mutex<ReadState>,
+}
+
+struct ReadState {
+    rb: RecvBuf,
+    /// Unconsumed bytes the framer needs.
+    want: usize,
+}
+
 pub(crate) struct Inner {
     serial: AtomicU32,
+    sock_read: Option<SockRead>,
     state: Mutex<State>,
     writer: Writer,
     last_rx: Mutex<Instant>,
@@ -604,8 +628,9 @@ impl Connection {
             Err(stream)
         };
         let (closed_tx, _) = watch::channel(None);
-        let new_inner = |writer| Inner {
+        let new_inner = |writer, sock_read| Inner {
             serial: AtomicU32::new(0),
+            sock_read,
             state: Mutex::new(State::default()),
             writer,
             last_rx: Mutex::new(Instant::now()),
@@ -626,18 +651,25 @@ impl Connection {
                     q: Mutex::new(WriteQueue::default()),
                     wake: Notify::new(),
                 });
-                let inner = Arc::new(new_inner(Writer::Sock(w.clone())));
+                let sr = SockRead {
+                    sock: sock.clone(),
+                    state: Mutex::new(ReadState {
+                        rb: RecvBuf::new(),
+                        want: LEN_SIZE,
+                    }),
+                };
+                let inner = Arc::new(new_inner(Writer::Sock(w.clone()), Some(sr)));
                 let wt = tokio::spawn(sock_writer(w, Arc::downgrade(&inner)));
-                let rt = tokio::spawn(reader(Arc::downgrade(&inner), ReadSrc::Sock(sock)));
+                let rt = tokio::spawn(sock_reader(Arc::downgrade(&inner), sock));
                 inner.tasks.lock().unwrap().extend([wt, rt]);
                 inner
             }
             Err(stream) => {
                 let (rd, wr) = tokio::io::split(stream);
                 let (tx, rx) = mpsc::unbounded_channel();
-                let inner = Arc::new(new_inner(Writer::Chan(tx)));
+                let inner = Arc::new(new_inner(Writer::Chan(tx), None));
                 let wt = tokio::spawn(chan_writer(Arc::downgrade(&inner), wr, rx));
-                let rt = tokio::spawn(reader(Arc::downgrade(&inner), ReadSrc::Boxed(rd)));
+                let rt = tokio::spawn(boxed_reader(Arc::downgrade(&inner), rd));
                 inner.tasks.lock().unwrap().extend([wt, rt]);
                 inner
             }
@@ -839,7 +871,11 @@ impl Connection {
             self.inner.state.lock().unwrap().pending.remove(&h.serial);
             return Err(e);
         }
-        let (rh, body, rfds) = match rx.await {
+        let reply = match (&self.inner.sock_read, alone) {
+            (Some(sr), true) => self.inner.wait_helping(sr, rx).await,
+            _ => rx.await,
+        };
+        let (rh, body, rfds) = match reply {
             Ok(r) => r?,
             Err(_) => return Err(ClientError::Disconnected(self.inner.dead_reason())),
         };
@@ -1089,11 +1125,6 @@ async fn chan_writer(
     let _ = wr.shutdown().await;
 }
 
-enum ReadSrc {
-    Sock(Arc<Sock>),
-    Boxed(tokio::io::ReadHalf<Box<dyn Stream>>),
-}
-
 fn read_error(e: io::Error) -> Disconnect {
     if e.kind() == io::ErrorKind::UnexpectedEof {
         Disconnect::Eof
@@ -1135,53 +1166,136 @@ fn parse_frame(data: &[u8]) -> Result<Option<(Header, usize, usize, usize)>, Dis
     Ok(Some((h, start, total, nfds)))
 }
 
-async fn reader(inner: Weak<Inner>, mut src: ReadSrc) {
-    let mut rb = RecvBuf::new();
-    let why = 'conn: loop {
-        // Frame and dispatch everything complete in the buffer.
-        let want = loop {
-            let (h, start, total, nfds) = match parse_frame(rb.data()) {
-                Ok(Some(f)) => f,
-                Ok(None) => {
-                    let d = rb.data();
-                    break if d.len() >= LEN_SIZE {
-                        LEN_SIZE
-                            + check_length(u32::from_be_bytes(d[..4].try_into().unwrap()))
-                                .unwrap_or(0)
-                    } else {
-                        LEN_SIZE
-                    };
-                }
-                Err(why) => break 'conn why,
+/// Frames and dispatches everything complete in `rb`; returns how many unconsumed bytes the
+/// framer needs next.
+fn frame_all(i: &Inner, rb: &mut RecvBuf) -> Result<usize, Disconnect> {
+    loop {
+        let (h, start, total, nfds) = match parse_frame(rb.data())? {
+            Some(f) => f,
+            None => {
+                let d = rb.data();
+                return Ok(if d.len() >= LEN_SIZE {
+                    LEN_SIZE
+                        + check_length(u32::from_be_bytes(d[..4].try_into().expect("4 bytes")))
+                            .unwrap_or(0)
+                } else {
+                    LEN_SIZE
+                });
+            }
+        };
+        // The fds follow the frame, one dummy byte each.
+        if rb.data().len() < total + nfds {
+            return Ok(total + nfds);
+        }
+        if rb.fds.len() < nfds {
+            return Err(Disconnect::Protocol("announced fds did not arrive".into()));
+        }
+        let fds: Vec<OwnedFd> = rb.fds.drain(..nfds).collect();
+        dispatch(i, h, &rb.data()[start..total], fds)?;
+        rb.consume(total + nfds);
+    }
+}
+
+/// After a read: note the traffic (keepalive) and refuse fds no message announced.
+fn after_read(i: &Inner, rb: &RecvBuf) -> Result<(), Disconnect> {
+    *i.last_rx.lock().unwrap() = Instant::now();
+    if rb.fds.len() > 2 * crate::io::NUM_FDS_MAX {
+        return Err(Disconnect::Protocol(
+            "server passed fds no message announced".into(),
+        ));
+    }
+    Ok(())
+}
+
+impl Inner {
+    /// One read of a socket transport that was seen readable, then framing and dispatch of
+    /// what arrived. Run by the reader task, and by a lone caller waiting for its reply.
+    fn read_step(&self, sr: &SockRead, ready: ReadReady<'_>) -> Result<(), Disconnect> {
+        let mut st = sr.state.lock().unwrap();
+        let st = &mut *st;
+        match sr.sock.read_ready(ready, &mut st.rb, st.want) {
+            Ok(None) => Ok(()),
+            Ok(Some(0)) => Err(Disconnect::Eof),
+            Ok(Some(_)) => {
+                after_read(self, &st.rb)?;
+                st.want = frame_all(self, &mut st.rb)?;
+                Ok(())
+            }
+            Err(e) => Err(read_error(e)),
+        }
+    }
+
+    /// Waits for a reply; meanwhile reads the socket itself when it becomes readable, so that
+    /// the reply reaches this task without a hop through the reader task (and the runtime's
+    /// extra poll that a task-to-task wake-up costs).
+    async fn wait_helping(
+        &self,
+        sr: &SockRead,
+        mut rx: oneshot::Receiver<ReplyResult>,
+    ) -> Result<ReplyResult, oneshot::error::RecvError> {
+        loop {
+            let step = {
+                let readable = sr.sock.readable();
+                tokio::pin!(readable);
+                std::future::poll_fn(|cx| {
+                    if let Poll::Ready(r) = Pin::new(&mut rx).poll(cx) {
+                        return Poll::Ready(Err(r));
+                    }
+                    readable.as_mut().poll(cx).map(Ok)
+                })
+                .await
             };
-            // The fds follow the frame, one dummy byte each.
-            if rb.data().len() < total + nfds {
-                break total + nfds;
+            match step {
+                Err(r) => return r,
+                Ok(Ok(ready)) => {
+                    if let Err(why) = self.read_step(sr, ready) {
+                        self.kill(why);
+                    }
+                }
+                Ok(Err(e)) => self.kill(Disconnect::Io(e.to_string())),
             }
-            if rb.fds.len() < nfds {
-                break 'conn Disconnect::Protocol("announced fds did not arrive".into());
-            }
-            let fds: Vec<OwnedFd> = rb.fds.drain(..nfds).collect();
-            let Some(i) = inner.upgrade() else { return };
-            if let Err(why) = dispatch(&i, h, &rb.data()[start..total], fds) {
-                break 'conn why;
-            }
-            drop(i);
-            rb.consume(total + nfds);
+        }
+    }
+}
+
+/// The reader task of a socket transport.
+async fn sock_reader(inner: Weak<Inner>, sock: Arc<Sock>) {
+    loop {
+        let ready = sock.readable().await;
+        let Some(i) = inner.upgrade() else { return };
+        let Some(sr) = &i.sock_read else { return };
+        let r = match ready {
+            Ok(ready) => i.read_step(sr, ready),
+            Err(e) => Err(Disconnect::Io(e.to_string())),
         };
-        let n = match &mut src {
-            ReadSrc::Sock(s) => s.read_into(&mut rb, want).await,
-            ReadSrc::Boxed(r) => crate::io::read_boxed(r, &mut rb, want).await,
-        };
+        if let Err(why) = r {
+            i.kill(why);
+            return;
+        }
+        if i.state.lock().unwrap().dead.is_some() {
+            return;
+        }
+    }
+}
+
+/// The reader task of a boxed transport.
+async fn boxed_reader(inner: Weak<Inner>, mut rd: tokio::io::ReadHalf<Box<dyn Stream>>) {
+    let mut rb = RecvBuf::new();
+    let mut want = LEN_SIZE;
+    let why = loop {
+        let n = crate::io::read_boxed(&mut rd, &mut rb, want).await;
+        let Some(i) = inner.upgrade() else { return };
         match n {
             Ok(0) => break Disconnect::Eof,
             Ok(_) => {}
             Err(e) => break read_error(e),
         }
-        let Some(i) = inner.upgrade() else { return };
-        *i.last_rx.lock().unwrap() = Instant::now();
-        if rb.fds.len() > 2 * crate::io::NUM_FDS_MAX {
-            break Disconnect::Protocol("server passed fds no message announced".into());
+        if let Err(why) = after_read(&i, &rb) {
+            break why;
+        }
+        match frame_all(&i, &mut rb) {
+            Ok(w) => want = w,
+            Err(why) => break why,
         }
     };
     if let Some(i) = inner.upgrade() {

@@ -81,7 +81,7 @@ impl RecvBuf {
 }
 
 #[derive(Debug)]
-enum SockKind {
+pub(crate) enum SockKind {
     Unix(std::os::unix::net::UnixStream),
     Tcp(std::net::TcpStream),
 }
@@ -103,6 +103,9 @@ impl AsRawFd for SockKind {
         }
     }
 }
+
+/// The socket was seen readable; hand it to [`Sock::read_ready`].
+pub(crate) struct ReadReady<'a>(tokio::io::unix::AsyncFdReadyGuard<'a, SockKind>);
 
 /// A connected UNIX or TCP socket registered with the runtime.
 #[derive(Debug)]
@@ -193,35 +196,59 @@ impl Sock {
         Ok(())
     }
 
-    /// Waits for data and reads some into `rb` (fds too on UNIX sockets); `want` is how many
-    /// unconsumed bytes the framer needs. Returns the number of bytes read (0 = peer closed).
-    pub(crate) async fn read_into(&self, rb: &mut RecvBuf, want: usize) -> io::Result<usize> {
+    /// Waits until the socket is (or may be) readable. Several tasks may wait at once (the
+    /// reader task and callers waiting for their reply); all are woken.
+    pub(crate) async fn readable(&self) -> io::Result<ReadReady<'_>> {
+        Ok(ReadReady(self.fd.readable().await?))
+    }
+
+    /// One non-blocking read into `rb` (fds too on UNIX sockets) after [`Sock::readable`];
+    /// `want` is how many unconsumed bytes the framer needs. `Ok(None)`: nothing there (the
+    /// readiness was stale and is cleared); `Ok(Some(0))`: the peer closed.
+    pub(crate) fn read_ready(
+        &self,
+        mut ready: ReadReady<'_>,
+        rb: &mut RecvBuf,
+        want: usize,
+    ) -> io::Result<Option<usize>> {
         let raw = self.raw();
         let unix = self.is_unix();
-        loop {
-            let mut guard = self.fd.readable().await?;
-            let (spare, fds) = rb.spare(want);
-            let room = spare.len();
-            let fds_before = fds.len();
-            let r = if unix {
-                recv_with_fds(raw, spare, fds)
-            } else {
-                nix::sys::socket::recv(raw, spare, MsgFlags::empty()).map_err(io::Error::from)
-            };
-            match r {
-                Ok(n) => {
-                    rb.commit(n);
-                    // A UNIX read also stops at a message carrying fds (before or after it),
-                    // so a short read proves the socket drained only when no fds are in play.
-                    let fds_in_play = unix && (rb.fds.len() != fds_before || awaits_fds(rb.data()));
-                    if n > 0 && n < room && !fds_in_play {
-                        guard.clear_ready();
-                    }
-                    return Ok(n);
+        let (spare, fds) = rb.spare(want);
+        let room = spare.len();
+        let fds_before = fds.len();
+        let r = if unix {
+            recv_with_fds(raw, spare, fds)
+        } else {
+            nix::sys::socket::recv(raw, spare, MsgFlags::empty()).map_err(io::Error::from)
+        };
+        match r {
+            Ok(n) => {
+                rb.commit(n);
+                // A UNIX read also stops at a message carrying fds (before or after it), so a
+                // short read proves the socket drained only when no fds are in play.
+                let fds_in_play = unix && (rb.fds.len() != fds_before || awaits_fds(rb.data()));
+                if n > 0 && n < room && !fds_in_play {
+                    ready.0.clear_ready();
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => guard.clear_ready(),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
+                Ok(Some(n))
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                ready.0.clear_ready();
+                Ok(None)
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Waits for data and reads some into `rb`. Returns the number of bytes read (0 = peer
+    /// closed).
+    #[cfg(test)]
+    pub(crate) async fn read_into(&self, rb: &mut RecvBuf, want: usize) -> io::Result<usize> {
+        loop {
+            let ready = self.readable().await?;
+            if let Some(n) = self.read_ready(ready, rb, want)? {
+                return Ok(n);
             }
         }
     }
