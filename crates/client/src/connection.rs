@@ -801,10 +801,23 @@ impl Connection {
     /// DOMAIN_OPEN_LOG_FILE, which returns the write end of a pipe. Only over UNIX sockets.
     ///
     /// ```no_run
-    /// # async fn demo(c: oxvirt_client::Connection) -> Result<(), oxvirt_client::ClientError> {
+    /// # async fn demo() -> Result<(), oxvirt_client::ClientError> {
     /// use std::os::fd::OwnedFd;
-    /// let (pos, fds): ((u64, u64), Vec<OwnedFd>) =
-    ///     c.call_with_fds(0x8753_9319, 1, 1, &("qemu".to_string(),), Vec::new()).await?;
+    /// oxvirt_xdr::xdr_struct! {
+    ///     pub struct Dom { pub uuid: oxvirt_xdr::Uuid, pub name: String }
+    ///     pub struct OpenArgs { pub driver: String, pub dom: Dom, pub path: String, pub flags: u32 }
+    ///     pub struct Pos { pub inode: u64, pub offset: u64 }
+    /// }
+    /// let c = oxvirt_client::Connection::connect_unix_raw("/run/libvirt/virtlogd-sock").await?;
+    /// let args = OpenArgs {
+    ///     driver: "qemu".into(),
+    ///     dom: Dom { uuid: oxvirt_xdr::Uuid([0; 16]), name: "guest".into() },
+    ///     path: "/var/log/libvirt/qemu/guest.log".into(),
+    ///     flags: 0,
+    /// };
+    /// // virtlogd's DOMAIN_OPEN_LOG_FILE: the position, and the pipe's write end.
+    /// let (pos, fds): (Pos, Vec<OwnedFd>) =
+    ///     c.call_with_fds(0x8753_9319, 1, 1, &args, Vec::new()).await?;
     /// # Ok(()) }
     /// ```
     pub async fn call_with_fds<A: Xdr, R: Xdr>(
