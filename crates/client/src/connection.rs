@@ -68,7 +68,7 @@ use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::task::Poll;
 use std::time::{Duration, Instant};
@@ -203,6 +203,12 @@ struct ReadState {
 pub(crate) struct Inner {
     serial: AtomicU32,
     sock_read: Option<SockRead>,
+    /// Bytes of stream data received and not yet taken by `Stream::recv`; above
+    /// [`crate::stream::QUEUE_MAX`] the connection stops reading the socket.
+    stream_bytes: AtomicUsize,
+    stream_drained: Notify,
+    /// Reading is paused for a slow stream consumer (keepalive does not count this as silence).
+    stalled: AtomicBool,
     state: Mutex<State>,
     writer: Writer,
     last_rx: Mutex<Instant>,
@@ -357,6 +363,41 @@ impl Inner {
         }
         st.streams.insert(serial, tx);
         Ok(())
+    }
+
+    /// A stream consumer took `n` bytes: reading resumes once the queue is short again.
+    pub(crate) fn stream_consumed(&self, n: usize) {
+        if n == 0 {
+            return;
+        }
+        let before = self.stream_bytes.fetch_sub(n, Ordering::AcqRel);
+        if before > crate::stream::QUEUE_MAX && before - n <= crate::stream::QUEUE_MAX {
+            self.stream_drained.notify_waiters();
+        }
+    }
+
+    /// Waits while undelivered stream data exceeds the bound (flow control towards the server:
+    /// it stops sending once the socket fills, as with a C client that stops reading).
+    async fn wait_stream_room(&self) {
+        loop {
+            let drained = self.stream_drained.notified();
+            tokio::pin!(drained);
+            drained.as_mut().enable();
+            if self.stream_bytes.load(Ordering::Acquire) <= crate::stream::QUEUE_MAX {
+                self.stalled.store(false, Ordering::Release);
+                return;
+            }
+            self.stalled.store(true, Ordering::Release);
+            drained.await;
+        }
+    }
+
+    pub(crate) fn queued_stream_bytes(&self) -> usize {
+        self.stream_bytes.load(Ordering::Acquire)
+    }
+
+    fn reading_paused(&self) -> bool {
+        self.stream_bytes.load(Ordering::Acquire) > crate::stream::QUEUE_MAX
     }
 
     pub(crate) fn remove_stream(&self, serial: u32) {
@@ -631,6 +672,9 @@ impl Connection {
         let new_inner = |writer, sock_read| Inner {
             serial: AtomicU32::new(0),
             sock_read,
+            stream_bytes: AtomicUsize::new(0),
+            stream_drained: Notify::new(),
+            stalled: AtomicBool::new(false),
             state: Mutex::new(State::default()),
             writer,
             last_rx: Mutex::new(Instant::now()),
@@ -885,7 +929,9 @@ impl Connection {
             return Err(e);
         }
         let reply = match (&self.inner.sock_read, alone) {
-            (Some(sr), true) => self.inner.wait_helping(sr, rx).await,
+            (Some(sr), true) if !self.inner.reading_paused() => {
+                self.inner.wait_helping(sr, rx).await
+            }
             _ => rx.await,
         };
         let (rh, body, rfds) = match reply {
@@ -1019,6 +1065,10 @@ async fn keepalive_loop(inner: Weak<Inner>, interval: Duration, count: u32) {
     loop {
         tokio::time::sleep(tick).await;
         let Some(i) = inner.upgrade() else { return };
+        if i.stalled.load(Ordering::Acquire) {
+            // We stopped reading (a slow stream consumer), not the server.
+            *i.last_rx.lock().unwrap() = Instant::now();
+        }
         let idle = i.last_rx.lock().unwrap().elapsed();
         if idle >= deadline {
             tracing::warn!(?idle, "no message from the server: keepalive timeout");
@@ -1274,6 +1324,11 @@ impl Inner {
 /// The reader task of a socket transport.
 async fn sock_reader(inner: Weak<Inner>, sock: Arc<Sock>) {
     loop {
+        if let Some(i) = inner.upgrade() {
+            if i.reading_paused() {
+                i.wait_stream_room().await;
+            }
+        }
         let ready = sock.readable().await;
         let Some(i) = inner.upgrade() else { return };
         let Some(sr) = &i.sock_read else { return };
@@ -1296,6 +1351,11 @@ async fn boxed_reader(inner: Weak<Inner>, mut rd: tokio::io::ReadHalf<Box<dyn St
     let mut rb = RecvBuf::new();
     let mut want = LEN_SIZE;
     let why = loop {
+        if let Some(i) = inner.upgrade() {
+            if i.reading_paused() {
+                i.wait_stream_room().await;
+            }
+        }
         let n = crate::io::read_boxed(&mut rd, &mut rb, want).await;
         let Some(i) = inner.upgrade() else { return };
         match n {
@@ -1344,6 +1404,7 @@ fn dispatch(i: &Inner, h: Header, payload: &[u8], fds: Vec<OwnedFd>) -> Result<(
             let st = i.state.lock().unwrap();
             match st.streams.get(&h.serial) {
                 Some(tx) => {
+                    i.stream_bytes.fetch_add(payload.len(), Ordering::AcqRel);
                     let _ = tx.send(Ok(StreamPacket {
                         kind: h.kind,
                         status: h.status,

@@ -50,6 +50,12 @@ pub const CONSOLE_FORCE: u32 = 1;
 /// `VIR_DOMAIN_CONSOLE_SAFE`: refuse unless the console is safe to share.
 pub const CONSOLE_SAFE: u32 = 2;
 
+/// Undelivered stream data (all streams of a connection) beyond which the connection stops
+/// reading its socket until [`Stream::recv`] catches up: the server then stops sending (a full
+/// socket), instead of this process buffering a whole volume. Replies to other calls on the
+/// connection wait meanwhile.
+pub const QUEUE_MAX: usize = 16 << 20;
+
 /// How long `finish`/`abort` wait for the server's confirmation.
 const CONFIRM_BOUND: Duration = Duration::from_secs(60);
 
@@ -175,6 +181,7 @@ impl Stream {
         while let Ok(p) = self.rx.try_recv() {
             let p = p?;
             if p.kind == MsgType::Stream && p.status == MsgStatus::Error {
+                self.inner.stream_consumed(p.payload.len());
                 self.ended = true;
                 self.inner.remove_stream(self.hdr.serial);
                 return Err(stream_error(&p.payload));
@@ -198,6 +205,7 @@ impl Stream {
                 None => return Err(ClientError::Disconnected(self.inner.dead_reason())),
             },
         };
+        self.inner.stream_consumed(p.payload.len());
         match (p.kind, p.status) {
             (MsgType::Stream, MsgStatus::Continue) if p.payload.is_empty() => {
                 self.ended = true;
@@ -230,6 +238,7 @@ impl Stream {
     async fn confirmation(&mut self) -> Result<(), ClientError> {
         let stashed = std::mem::take(&mut self.stash);
         for p in stashed {
+            self.inner.stream_consumed(p.payload.len());
             match (p.kind, p.status) {
                 (MsgType::Stream, MsgStatus::Ok) => return Ok(()),
                 (MsgType::Stream, MsgStatus::Error) => return Err(stream_error(&p.payload)),
@@ -242,6 +251,7 @@ impl Stream {
                     Some(p) => p?,
                     None => return Err(ClientError::Disconnected(self.inner.dead_reason())),
                 };
+                self.inner.stream_consumed(p.payload.len());
                 match (p.kind, p.status) {
                     (MsgType::Stream, MsgStatus::Ok) => return Ok(()),
                     (MsgType::Stream, MsgStatus::Error) => return Err(stream_error(&p.payload)),
@@ -295,10 +305,24 @@ impl Drop for Stream {
             let _ = self.inner.send_nowait(&f);
         }
         self.inner.remove_stream(self.hdr.serial);
+        // What was received and never taken no longer holds the connection's reading back.
+        let mut left: usize = self.stash.drain(..).map(|p| p.payload.len()).sum();
+        while let Ok(p) = self.rx.try_recv() {
+            if let Ok(p) = p {
+                left += p.payload.len();
+            }
+        }
+        self.inner.stream_consumed(left);
     }
 }
 
 impl Connection {
+    /// Bytes of stream data received on this connection and not yet taken by
+    /// [`Stream::recv`] (bounded by about [`QUEUE_MAX`] plus one read).
+    pub fn queued_stream_bytes(&self) -> usize {
+        self.inner.queued_stream_bytes()
+    }
+
     /// Calls a procedure that opens a stream (its REPLY first, then stream packets) and returns
     /// the stream with the reply's payload.
     pub async fn open_stream<A: Xdr>(

@@ -85,6 +85,13 @@ fn c_libvirtd_volume_upload_download_sparse_abort() {
     drop(f);
     nix::unistd::chown(&sparse, Some(h.uid.into()), Some(h.gid.into())).unwrap();
     h.virsh_ok(&["vol-create-as", "oxpool", "target.img", "4M"]);
+    // 64 MiB of zeros (sparse on disk): a non-sparse download sends it all as data.
+    let big = pool_dir.join("big.img");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(64 * MIB)
+        .unwrap();
+    nix::unistd::chown(&big, Some(h.uid.into()), Some(h.gid.into())).unwrap();
     h.virsh_ok(&["pool-refresh", "oxpool"]);
     let uri = h.uri();
     let target_path = pool_dir.join("target.img");
@@ -148,6 +155,44 @@ fn c_libvirtd_volume_upload_download_sparse_abort() {
             .all(|&x| x == 0));
         let off = a.len() + 2 * MIB as usize;
         assert_eq!(&on_disk[off..off + b.len()], &b[..]);
+
+        // Flow control: a consumer that does not read holds the server back; the client
+        // buffers at most about QUEUE_MAX, keepalive does not mistake the pause for a dead
+        // server, and everything arrives once reading resumes.
+        c.set_keepalive(std::time::Duration::from_millis(200), 2)
+            .unwrap();
+        let bv = vol(&c, "oxpool", "big.img").await;
+        let mut st = c.storage_vol_download(&bv, 0, 0, 0).await.unwrap();
+        let mut total = 0usize;
+        if let StreamItem::Data(b) = st.recv().await.unwrap() {
+            total += b.len();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        let queued = c.queued_stream_bytes();
+        eprintln!("queued while not reading: {queued} bytes");
+        assert!(
+            queued <= oxvirt_client::stream::QUEUE_MAX + 2 * MIB as usize,
+            "queued {queued}"
+        );
+        assert!(
+            queued > MIB as usize,
+            "the server kept sending: queued {queued}"
+        );
+        assert!(c.is_alive());
+        loop {
+            match st.recv().await.unwrap() {
+                StreamItem::Data(b) => {
+                    assert!(b.iter().all(|&x| x == 0));
+                    total += b.len();
+                }
+                StreamItem::Hole(_) => panic!("hole without the sparse flag"),
+                StreamItem::End => break,
+            }
+        }
+        st.finish().await.unwrap();
+        assert_eq!(total as u64, 64 * MIB);
+        assert_eq!(c.queued_stream_bytes(), 0);
+        c.set_keepalive(std::time::Duration::ZERO, 0).unwrap();
 
         // Abort a download half way: the connection stays usable.
         let mut st = c.storage_vol_download(&sv, 0, 0, 0).await.unwrap();
