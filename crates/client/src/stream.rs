@@ -5,10 +5,13 @@
 //! connection's reader routes the server's packets here by serial (registered before the CALL
 //! is written, so none is missed); this side writes its packets straight to the connection.
 //!
-//! Flow control is libvirt's: [`Stream::send`] returns once the packet is on the socket, so a
-//! sender goes at the pace the server reads (libvirtd stops reading a client whose unanswered
-//! stream packets reach its request limit); the server sends one packet at a time and the
-//! reader queues what arrives until [`Stream::recv`] takes it.
+//! Flow control: [`Stream::send`] returns once the packet is on the socket, so a sender goes at
+//! the pace the server reads (libvirtd stops reading a client whose unanswered stream packets
+//! reach its request limit), as with libvirt's client. The server sends one packet at a time;
+//! the reader queues what arrives until [`Stream::recv`] takes it, and once more than
+//! [`QUEUE_MAX`] bytes wait, the connection stops reading its socket until the consumer
+//! catches up (libvirt's client queues without bound), so a slow consumer holds the server back
+//! instead of growing this process.
 //!
 //! ```no_run
 //! # async fn demo(c: oxvirt_client::Connection, vol: oxvirt_proto::remote::StorageVol)
