@@ -12,7 +12,7 @@
 //!   read and hands each REPLY to the caller waiting on its serial (a oneshot; the payload is
 //!   copied once, out of the read buffer), STREAM/STREAM_HOLE packets to the [`crate::stream`]
 //!   registered under the serial of the call that opened it, events to
-//!   [`EventRoutes::dispatch`], and answers keepalive PINGs. A caller that was alone also waits
+//!   `EventRoutes::dispatch`, and answers keepalive PINGs. A caller that was alone also waits
 //!   on the socket itself and, when it becomes readable first, does that same read and dispatch
 //!   on its own task (the read buffer is shared under a lock), so its reply needs no task
 //!   hand-off at all.
