@@ -319,7 +319,7 @@ impl AdminConnection {
                     },
                 })?;
         let adm = AdminConnection {
-            conn: Connection::from_unix_stream(stream),
+            conn: Connection::raw_from_stream(stream)?,
             uri: uri.to_string(),
         };
         adm.call::<_, ()>(procs::CONNECT_OPEN, &a::FlagsArgs { flags: 0 })

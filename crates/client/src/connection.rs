@@ -1,17 +1,44 @@
-//! The async connection: handshake, call multiplexing, keepalive and event routing.
+//! The async connection: handshake, call multiplexing, fd passing, streams, keepalive, events
+//! and the close notification.
 //!
-//! One reader task owns the read half of the socket: it hands each REPLY to the caller waiting
-//! on its serial, answers keepalive PINGs, and routes event MESSAGEs to their receivers. One
-//! writer task owns the write half and writes frames queued by callers in order. A
-//! [`Connection`] is a cheap handle (`Clone + Send + Sync`); when the last handle is dropped the
-//! tasks stop and the socket closes (without `CONNECT_CLOSE`; call [`Connection::close`]
-//! for an orderly shutdown).
+//! Who talks to whom:
+//! - A caller encodes its CALL (in a per-thread buffer) and, when no other call is in flight,
+//!   writes it **itself**, straight to the socket, under a short lock; only what the socket
+//!   would not take is queued. With other calls in flight the frame is queued for the writer
+//!   task, which merges the queued frames of all callers into one write (and waits for
+//!   writability when the socket is full). fds of a CALL_WITH_FDS follow their frame, each with
+//!   its own one-byte `sendmsg`, as libvirt sends them.
+//! - One reader task reads the socket (into one reusable buffer, fds included), frames what it
+//!   read and hands each REPLY to the caller waiting on its serial (a oneshot; the payload is
+//!   copied once, out of the read buffer), STREAM/STREAM_HOLE packets to the [`crate::stream`]
+//!   registered under the serial of the call that opened it, events to
+//!   `EventRoutes::dispatch`, and answers keepalive PINGs. A caller that was alone also waits
+//!   on the socket itself and, when it becomes readable first, does that same read and dispatch
+//!   on its own task (the read buffer is shared under a lock), so its reply needs no task
+//!   hand-off at all.
+//! - A keepalive task (only after [`Connection::set_keepalive`]) sends PINGs when the server
+//!   was quiet and declares the connection dead after interval × (count + 1) of silence.
+//!
+//! A sequential call therefore costs the kernel a `sendto`, one `epoll_wait` and a `recvmsg`
+//! (measured with `strace -c`; a reply handed over from the reader task would add a zero-timeout
+//! `epoll_wait`, which tokio's current-thread scheduler makes when it wakes the `block_on`
+//! future from a task). The socket is registered for read readiness only: with write interest,
+//! every time the server drains a request the kernel raises an EPOLLOUT edge that wakes the
+//! runtime for nothing. Transports that are not sockets (ssh, ext: a boxed
+//! `AsyncRead + AsyncWrite`) use a writer task fed by a channel and the reader task alone, and
+//! cannot pass fds.
+//!
+//! A [`Connection`] is a cheap handle (`Clone + Send + Sync`); when the last handle is dropped
+//! the tasks stop and the socket closes (without `CONNECT_CLOSE`; call [`Connection::close`] for
+//! an orderly shutdown). [`Connection::closed`] tells why a connection ended, with libvirt's
+//! close reasons.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), oxvirt_client::ClientError> {
 //! use oxvirt_client::Connection;
 //! let conn = Connection::open(Some("qemu:///system"), false).await?;
 //! conn.set_keepalive(std::time::Duration::from_secs(5), 5)?;
+//! let closed = conn.closed();
 //! let mut events = conn.domain_lifecycle_events().await?;
 //! for dom in conn.list_all_domains(0).await? {
 //!     let info = conn.domain_get_info(&dom).await?;
@@ -20,23 +47,33 @@
 //! if let Some(ev) = events.recv().await {
 //!     println!("{}: {:?}", ev.domain.name, ev.kind);
 //! }
-//! conn.close().await
+//! conn.close().await?;
+//! assert_eq!(closed.await, oxvirt_client::CloseReason::Client);
+//! # Ok(())
 //! # }
 //! ```
 
 use crate::error::{ClientError, Disconnect};
 use crate::events::{EventRoutes, LifecycleEvent};
+use crate::io::{ReadReady, RecvBuf, Sock};
 use crate::{conf::ClientConf, select, sockets, Env};
-use oxvirt_proto::header::{self, begin_frame, check_length, finish_frame};
+use oxvirt_proto::header::{begin_frame, check_length, finish_frame, HEADER_SIZE, LEN_SIZE};
 use oxvirt_proto::remote::{self, procs};
 use oxvirt_proto::{keepalive, Header, MsgStatus, MsgType, RemoteError};
 use oxvirt_xdr::Xdr;
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::any::Any;
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
+use std::task::Poll;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::{mpsc, oneshot};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::sync::{mpsc, oneshot, watch, Notify};
 use tokio::task::JoinHandle;
 
 /// `VIR_DRV_FEATURE_PROGRAM_KEEPALIVE`.
@@ -46,7 +83,45 @@ pub const FEATURE_REMOTE_EVENT_CALLBACK: i32 = 14;
 /// `VIR_DRV_FEATURE_REMOTE_CLOSE_CALLBACK`.
 pub const FEATURE_REMOTE_CLOSE_CALLBACK: i32 = 15;
 
-type ReplyResult = Result<(Header, Vec<u8>), ClientError>;
+/// Why a connection closed: libvirt's `virConnectCloseReason`, as its close callback reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CloseReason {
+    /// `VIR_CONNECT_CLOSE_REASON_ERROR` (0): an I/O error or a protocol violation.
+    Error,
+    /// `VIR_CONNECT_CLOSE_REASON_EOF` (1): the server closed the socket.
+    Eof,
+    /// `VIR_CONNECT_CLOSE_REASON_KEEPALIVE` (2): the server stopped answering keepalive.
+    Keepalive,
+    /// `VIR_CONNECT_CLOSE_REASON_CLIENT` (3): this side closed it ([`Connection::close`], or
+    /// every handle was dropped).
+    Client,
+}
+
+impl CloseReason {
+    /// libvirt's number for the reason.
+    pub fn to_i32(self) -> i32 {
+        match self {
+            CloseReason::Error => 0,
+            CloseReason::Eof => 1,
+            CloseReason::Keepalive => 2,
+            CloseReason::Client => 3,
+        }
+    }
+
+    fn of(d: &Disconnect) -> CloseReason {
+        match d {
+            Disconnect::Eof => CloseReason::Eof,
+            Disconnect::KeepaliveTimeout => CloseReason::Keepalive,
+            Disconnect::Closed => CloseReason::Client,
+            Disconnect::Io(_) | Disconnect::Protocol(_) => CloseReason::Error,
+        }
+    }
+}
+
+/// A reply as the reader hands it over: header, payload (after the fd count word of a
+/// REPLY_WITH_FDS) and the fds that came with it.
+pub(crate) type Reply = (Header, Vec<u8>, Vec<OwnedFd>);
+type ReplyResult = Result<Reply, ClientError>;
 
 /// Runs in the reader task on a successful reply, before the next frame is read (used to
 /// install event routes so that no event following the reply is missed).
@@ -57,9 +132,21 @@ struct Pending {
     on_ok: Option<OnOk>,
 }
 
+/// One STREAM or STREAM_HOLE packet of an open stream, as received.
+#[derive(Debug)]
+pub(crate) struct StreamPacket {
+    pub(crate) kind: MsgType,
+    pub(crate) status: MsgStatus,
+    pub(crate) payload: Vec<u8>,
+}
+
+/// What a stream route receives: packets, then `Err` once if the connection dies.
+pub(crate) type StreamTx = mpsc::UnboundedSender<Result<StreamPacket, ClientError>>;
+
 #[derive(Default)]
 struct State {
     pending: HashMap<u32, Pending>,
+    streams: HashMap<u32, StreamTx>,
     dead: Option<Disconnect>,
 }
 
@@ -74,10 +161,56 @@ pub struct Features {
     pub close_callback: bool,
 }
 
+/// A frame (or its unwritten rest) waiting for the socket to take it.
+struct OutFrame {
+    bytes: Vec<u8>,
+    off: usize,
+    fds: VecDeque<OwnedFd>,
+    /// Fired once the frame is written (several when frames were merged).
+    dones: Vec<oneshot::Sender<()>>,
+}
+
+#[derive(Default)]
+struct WriteQueue {
+    q: VecDeque<OutFrame>,
+    closed: bool,
+}
+
+/// The write side of a socket transport: callers write directly while `q` is empty.
+struct SockWriter {
+    sock: Arc<Sock>,
+    q: Mutex<WriteQueue>,
+    wake: Notify,
+}
+
+enum Writer {
+    Sock(Arc<SockWriter>),
+    Chan(mpsc::UnboundedSender<OutFrame>),
+}
+
+/// The read side of a socket transport, shared by the reader task and a lone waiting caller.
+struct SockRead {
+    sock: Arc<Sock>,
+    state: Mutex<ReadState>,
+}
+
+struct ReadState {
+    rb: RecvBuf,
+    /// Unconsumed bytes the framer needs.
+    want: usize,
+}
+
 pub(crate) struct Inner {
     serial: AtomicU32,
+    sock_read: Option<SockRead>,
+    /// Bytes of stream data received and not yet taken by `Stream::recv`; above
+    /// [`crate::stream::QUEUE_MAX`] the connection stops reading the socket.
+    stream_bytes: AtomicUsize,
+    stream_drained: Notify,
+    /// Reading is paused for a slow stream consumer (keepalive does not count this as silence).
+    stalled: AtomicBool,
     state: Mutex<State>,
-    out: mpsc::UnboundedSender<Vec<u8>>,
+    writer: Writer,
     last_rx: Mutex<Instant>,
     pub(crate) events: Mutex<EventRoutes>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
@@ -85,23 +218,54 @@ pub(crate) struct Inner {
     features: Mutex<Features>,
     uri: Mutex<Option<String>>,
     read_only: AtomicBool,
+    /// Set by `close()` before CONNECT_CLOSE: the EOF that follows is the client's doing.
+    closing: AtomicBool,
+    closed_tx: watch::Sender<Option<CloseReason>>,
 }
 
 impl Inner {
-    /// Marks the connection dead (first reason wins) and fails every pending call.
+    /// Marks the connection dead (first reason wins), fails every pending call and stream,
+    /// shuts the socket down and reports the close reason.
     fn kill(&self, why: Disconnect) {
-        let pending = {
+        let why = if self.closing.load(Ordering::Acquire) {
+            Disconnect::Closed
+        } else {
+            why
+        };
+        let (pending, streams, first) = {
             let mut st = self.state.lock().unwrap();
-            if st.dead.is_none() {
+            let first = st.dead.is_none();
+            if first {
                 st.dead = Some(why.clone());
             }
-            std::mem::take(&mut st.pending)
+            (
+                std::mem::take(&mut st.pending),
+                std::mem::take(&mut st.streams),
+                first,
+            )
         };
+        let why = self.dead_reason();
         if !pending.is_empty() {
             tracing::debug!(reason = %why, n = pending.len(), "failing pending calls");
         }
         for (_, p) in pending {
             let _ = p.tx.send(Err(ClientError::Disconnected(why.clone())));
+        }
+        for (_, s) in streams {
+            let _ = s.send(Err(ClientError::Disconnected(why.clone())));
+        }
+        match &self.writer {
+            Writer::Sock(w) => {
+                let dropped = {
+                    let mut q = w.q.lock().unwrap();
+                    q.closed = true;
+                    std::mem::take(&mut q.q)
+                };
+                drop(dropped);
+                w.sock.shutdown();
+                w.wake.notify_one();
+            }
+            Writer::Chan(_) => {}
         }
         self.events.lock().unwrap().clear();
         for t in self.tasks.lock().unwrap().drain(..) {
@@ -110,15 +274,75 @@ impl Inner {
         if let Some(t) = self.keepalive.lock().unwrap().take() {
             t.abort();
         }
+        if first {
+            self.closed_tx.send_replace(Some(CloseReason::of(&why)));
+        }
     }
 
-    fn send_frame(&self, frame: Vec<u8>) -> Result<(), ClientError> {
-        self.out
-            .send(frame)
+    /// Writes (or queues) one frame with its fds. `done` fires once all of it is on the socket.
+    fn send(
+        &self,
+        bytes: &[u8],
+        fds: Vec<OwnedFd>,
+        done: Option<oneshot::Sender<()>>,
+    ) -> Result<(), ClientError> {
+        self.send_opt(bytes, fds, done, true)
+    }
+
+    /// [`Inner::send`]; `direct: false` leaves the frame to the writer task even when the
+    /// socket has room, so that frames of many concurrent callers go out in one write.
+    fn send_opt(
+        &self,
+        bytes: &[u8],
+        fds: Vec<OwnedFd>,
+        done: Option<oneshot::Sender<()>>,
+        direct: bool,
+    ) -> Result<(), ClientError> {
+        match &self.writer {
+            Writer::Sock(w) => match w.send(bytes, fds, done, direct) {
+                Ok(()) => Ok(()),
+                Err(None) => Err(ClientError::Disconnected(self.dead_reason())),
+                Err(Some(e)) => {
+                    self.kill(Disconnect::Io(e.to_string()));
+                    Err(ClientError::Disconnected(self.dead_reason()))
+                }
+            },
+            Writer::Chan(tx) => {
+                if !fds.is_empty() {
+                    return Err(ClientError::Protocol(
+                        "fd passing needs a UNIX socket transport".into(),
+                    ));
+                }
+                tx.send(OutFrame {
+                    bytes: bytes.to_vec(),
+                    off: 0,
+                    fds: VecDeque::new(),
+                    dones: done.into_iter().collect(),
+                })
+                .map_err(|_| ClientError::Disconnected(self.dead_reason()))
+            }
+        }
+    }
+
+    /// Sends a frame and waits until it is written (streams use it: a sender is slowed down to
+    /// the pace the socket takes data, as libvirt's client is).
+    pub(crate) async fn send_flushed(&self, bytes: &[u8]) -> Result<(), ClientError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(bytes, Vec::new(), Some(tx))?;
+        rx.await
             .map_err(|_| ClientError::Disconnected(self.dead_reason()))
     }
 
-    fn dead_reason(&self) -> Disconnect {
+    /// Sends a frame without waiting for it to be written.
+    pub(crate) fn send_nowait(&self, bytes: &[u8]) -> Result<(), ClientError> {
+        self.send(bytes, Vec::new(), None)
+    }
+
+    fn can_pass_fds(&self) -> bool {
+        matches!(&self.writer, Writer::Sock(w) if w.sock.is_unix())
+    }
+
+    pub(crate) fn dead_reason(&self) -> Disconnect {
         self.state
             .lock()
             .unwrap()
@@ -126,6 +350,127 @@ impl Inner {
             .clone()
             .unwrap_or(Disconnect::Closed)
     }
+
+    pub(crate) fn next_serial(&self) -> u32 {
+        self.serial.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Registers a stream route for `serial` (before the CALL that opens it is sent).
+    pub(crate) fn add_stream(&self, serial: u32, tx: StreamTx) -> Result<(), ClientError> {
+        let mut st = self.state.lock().unwrap();
+        if let Some(d) = &st.dead {
+            return Err(ClientError::Disconnected(d.clone()));
+        }
+        st.streams.insert(serial, tx);
+        Ok(())
+    }
+
+    /// A stream consumer took `n` bytes: reading resumes once the queue is short again.
+    pub(crate) fn stream_consumed(&self, n: usize) {
+        if n == 0 {
+            return;
+        }
+        let before = self.stream_bytes.fetch_sub(n, Ordering::AcqRel);
+        if before > crate::stream::QUEUE_MAX && before - n <= crate::stream::QUEUE_MAX {
+            self.stream_drained.notify_waiters();
+        }
+    }
+
+    /// Waits while undelivered stream data exceeds the bound (flow control towards the server:
+    /// it stops sending once the socket fills, as with a C client that stops reading).
+    async fn wait_stream_room(&self) {
+        loop {
+            let drained = self.stream_drained.notified();
+            tokio::pin!(drained);
+            drained.as_mut().enable();
+            if self.stream_bytes.load(Ordering::Acquire) <= crate::stream::QUEUE_MAX {
+                self.stalled.store(false, Ordering::Release);
+                return;
+            }
+            self.stalled.store(true, Ordering::Release);
+            drained.await;
+        }
+    }
+
+    pub(crate) fn queued_stream_bytes(&self) -> usize {
+        self.stream_bytes.load(Ordering::Acquire)
+    }
+
+    fn reading_paused(&self) -> bool {
+        self.stream_bytes.load(Ordering::Acquire) > crate::stream::QUEUE_MAX
+    }
+
+    pub(crate) fn remove_stream(&self, serial: u32) {
+        self.state.lock().unwrap().streams.remove(&serial);
+    }
+}
+
+impl SockWriter {
+    /// Writes what the socket takes now; queues the rest for the writer task. `Err(None)`: the
+    /// connection is closed; `Err(Some(e))`: the write failed.
+    fn send(
+        &self,
+        bytes: &[u8],
+        fds: Vec<OwnedFd>,
+        done: Option<oneshot::Sender<()>>,
+        direct: bool,
+    ) -> Result<(), Option<io::Error>> {
+        let mut q = self.q.lock().unwrap();
+        if q.closed {
+            return Err(None);
+        }
+        let mut off = 0;
+        let mut fds: VecDeque<OwnedFd> = fds.into();
+        if q.q.is_empty()
+            && direct
+            && write_some(&self.sock, bytes, &mut off, &mut fds).map_err(Some)?
+        {
+            drop(q);
+            if let Some(d) = done {
+                let _ = d.send(());
+            }
+            return Ok(());
+        }
+        let was_empty = q.q.is_empty();
+        q.q.push_back(OutFrame {
+            bytes: bytes[off..].to_vec(),
+            off: 0,
+            fds,
+            dones: done.into_iter().collect(),
+        });
+        drop(q);
+        if was_empty {
+            self.wake.notify_one();
+        }
+        Ok(())
+    }
+}
+
+/// Writes as much of a frame as the socket takes now: `true` once its bytes and fds are out.
+fn write_some(
+    sock: &Sock,
+    bytes: &[u8],
+    off: &mut usize,
+    fds: &mut VecDeque<OwnedFd>,
+) -> io::Result<bool> {
+    while *off < bytes.len() {
+        match sock.try_send(&bytes[*off..]) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => *off += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+            Err(e) => return Err(e),
+        }
+    }
+    while let Some(fd) = fds.front() {
+        match sock.try_send_fd(fd.as_raw_fd()) {
+            Ok(()) => {
+                fds.pop_front();
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(true)
 }
 
 impl Drop for Inner {
@@ -138,10 +483,22 @@ impl Drop for Inner {
         if let Ok(Some(t)) = self.keepalive.get_mut().map(Option::take) {
             t.abort();
         }
+        if let Writer::Sock(w) = &self.writer {
+            w.sock.shutdown();
+        }
+        self.closed_tx.send_if_modified(|r| {
+            if r.is_none() {
+                *r = Some(CloseReason::Client);
+                true
+            } else {
+                false
+            }
+        });
     }
 }
 
-/// A connection to a libvirt daemon speaking the REMOTE program.
+/// A connection to a libvirt daemon (the REMOTE program, or any program over a raw
+/// connection: see [`Connection::connect_unix_raw`]).
 #[derive(Clone)]
 pub struct Connection {
     pub(crate) inner: Arc<Inner>,
@@ -156,25 +513,63 @@ impl std::fmt::Debug for Connection {
     }
 }
 
-trait Stream: AsyncRead + AsyncWrite + Send + Unpin {}
-impl<T: AsyncRead + AsyncWrite + Send + Unpin> Stream for T {}
+/// What a transport hands to the connection: any byte stream. UNIX and TCP sockets from
+/// tokio are recognised and driven directly (direct writes, fd passing on UNIX).
+trait Stream: AsyncRead + AsyncWrite + Send + Unpin + Any {
+    fn as_any(&self) -> &dyn Any;
+    fn into_any(self: Box<Self>) -> Box<dyn Any>;
+}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin + Any> Stream for T {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
+    }
+}
 
 fn effective_uid() -> u32 {
     nix::unistd::geteuid().as_raw()
 }
 
+thread_local! {
+    /// Encoding buffer of the calling thread: a call's frame is built here and written from
+    /// here; it is copied only when the socket cannot take it at once.
+    static ENCODE: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(Vec::with_capacity(4096));
+}
+
+/// Builds the frame of `h` + (fd count) + `args` in the thread's buffer and runs `f` on it.
+fn with_frame<A: Xdr, T>(h: &Header, nfds: Option<u32>, args: &A, f: impl FnOnce(&[u8]) -> T) -> T {
+    ENCODE.with(|b| {
+        let mut guard = b.try_borrow_mut();
+        let mut fresh = Vec::new();
+        let out: &mut Vec<u8> = match guard.as_deref_mut() {
+            Ok(v) => v,
+            Err(_) => &mut fresh,
+        };
+        out.clear();
+        begin_frame(out, h);
+        if let Some(n) = nfds {
+            n.encode(out);
+        }
+        args.encode(out);
+        finish_frame(out, 0);
+        let r = f(out);
+        if out.capacity() > 1 << 20 {
+            *out = Vec::with_capacity(4096);
+        }
+        r
+    })
+}
+
 fn frame<A: Xdr>(h: &Header, args: &A) -> Vec<u8> {
-    let mut out = Vec::with_capacity(64);
-    begin_frame(&mut out, h);
-    args.encode(&mut out);
-    finish_frame(&mut out, 0);
-    out
+    with_frame(h, None, args, <[u8]>::to_vec)
 }
 
 impl Connection {
     /// Opens `uri` (`None`: `LIBVIRT_DEFAULT_URI`, `uri_default`, then probing) as the C client
     /// does: decides the endpoint from the process environment and `libvirt.conf`, connects and
-    /// runs the open handshake. UNIX and TCP endpoints are supported; a missing session daemon
+    /// runs the open handshake. UNIX, TCP, ssh and ext endpoints are supported; a missing session daemon
     /// is started as libvirt's client starts it ([`crate::autostart`]).
     pub async fn open(uri: Option<&str>, read_only: bool) -> Result<Connection, ClientError> {
         let env = Env::from_process();
@@ -217,25 +612,70 @@ impl Connection {
             }
             sockets::Endpoint::Tls { .. } => return Err(crate::transport::tls_unsupported()),
         };
-        let conn = Self::start(stream);
+        let conn = Self::start(stream)?;
         conn.inner.read_only.store(read_only, Ordering::Relaxed);
         conn.handshake(plan).await?;
         Ok(conn)
     }
 
-    /// Wraps an already-connected UNIX stream without any handshake (used by
-    /// [`crate::admin::AdminConnection`], which runs the ADMIN program's own).
-    pub fn from_unix_stream(stream: tokio::net::UnixStream) -> Connection {
+    /// Connects to a UNIX socket **without** the REMOTE open handshake, for programs that have
+    /// none (virtlogd's and virtlockd's, the admin program before its own open): calls go
+    /// straight to [`Connection::call_program`] / [`Connection::call_with_fds`], serials from 0.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), oxvirt_client::ClientError> {
+    /// let c = oxvirt_client::Connection::connect_unix_raw("/run/libvirt/virtlogd-sock").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn connect_unix_raw(path: impl AsRef<Path>) -> Result<Connection, ClientError> {
+        let path = path.as_ref();
+        let s = tokio::net::UnixStream::connect(path)
+            .await
+            .map_err(|e| ClientError::Connect {
+                target: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
+        Self::raw_from_stream(s)
+    }
+
+    /// Wraps an already connected stream (a tokio `UnixStream` or `TcpStream` is driven
+    /// directly, fd passing included on UNIX; anything else through a writer task) without any
+    /// handshake. Must be called inside a tokio runtime.
+    pub fn raw_from_stream<S: AsyncRead + AsyncWrite + Send + Unpin + 'static>(
+        stream: S,
+    ) -> Result<Connection, ClientError> {
         Self::start(Box::new(stream))
     }
 
-    fn start(stream: Box<dyn Stream>) -> Connection {
-        let (rd, wr) = tokio::io::split(stream);
-        let (tx, rx) = mpsc::unbounded_channel();
-        let inner = Arc::new(Inner {
+    fn start(stream: Box<dyn Stream>) -> Result<Connection, ClientError> {
+        let io_err = |e: io::Error| ClientError::Connect {
+            target: "socket".into(),
+            reason: e.to_string(),
+        };
+        let sock = if Stream::as_any(&*stream).is::<tokio::net::UnixStream>() {
+            let s = stream
+                .into_any()
+                .downcast::<tokio::net::UnixStream>()
+                .expect("checked type");
+            Ok(Sock::unix(*s).map_err(io_err)?)
+        } else if Stream::as_any(&*stream).is::<tokio::net::TcpStream>() {
+            let s = stream
+                .into_any()
+                .downcast::<tokio::net::TcpStream>()
+                .expect("checked type");
+            Ok(Sock::tcp(*s).map_err(io_err)?)
+        } else {
+            Err(stream)
+        };
+        let (closed_tx, _) = watch::channel(None);
+        let new_inner = |writer, sock_read| Inner {
             serial: AtomicU32::new(0),
+            sock_read,
+            stream_bytes: AtomicUsize::new(0),
+            stream_drained: Notify::new(),
+            stalled: AtomicBool::new(false),
             state: Mutex::new(State::default()),
-            out: tx,
+            writer,
             last_rx: Mutex::new(Instant::now()),
             events: Mutex::new(EventRoutes::default()),
             tasks: Mutex::new(Vec::new()),
@@ -243,11 +683,41 @@ impl Connection {
             features: Mutex::new(Features::default()),
             uri: Mutex::new(None),
             read_only: AtomicBool::new(false),
-        });
-        let w = tokio::spawn(writer(rd_weak(&inner), wr, rx));
-        let r = tokio::spawn(reader(rd_weak(&inner), rd));
-        inner.tasks.lock().unwrap().extend([w, r]);
-        Connection { inner }
+            closing: AtomicBool::new(false),
+            closed_tx,
+        };
+        let inner = match sock {
+            Ok(sock) => {
+                let sock = Arc::new(sock);
+                let w = Arc::new(SockWriter {
+                    sock: sock.clone(),
+                    q: Mutex::new(WriteQueue::default()),
+                    wake: Notify::new(),
+                });
+                let sr = SockRead {
+                    sock: sock.clone(),
+                    state: Mutex::new(ReadState {
+                        rb: RecvBuf::new(),
+                        want: LEN_SIZE,
+                    }),
+                };
+                let inner = Arc::new(new_inner(Writer::Sock(w.clone()), Some(sr)));
+                let wt = tokio::spawn(sock_writer(w, Arc::downgrade(&inner)));
+                let rt = tokio::spawn(sock_reader(Arc::downgrade(&inner), sock));
+                inner.tasks.lock().unwrap().extend([wt, rt]);
+                inner
+            }
+            Err(stream) => {
+                let (rd, wr) = tokio::io::split(stream);
+                let (tx, rx) = mpsc::unbounded_channel();
+                let inner = Arc::new(new_inner(Writer::Chan(tx), None));
+                let wt = tokio::spawn(chan_writer(Arc::downgrade(&inner), wr, rx));
+                let rt = tokio::spawn(boxed_reader(Arc::downgrade(&inner), rd));
+                inner.tasks.lock().unwrap().extend([wt, rt]);
+                inner
+            }
+        };
+        Ok(Connection { inner })
     }
 
     async fn handshake(&self, plan: &sockets::ConnectPlan) -> Result<(), ClientError> {
@@ -324,13 +794,38 @@ impl Connection {
         self.inner.state.lock().unwrap().dead.is_none()
     }
 
+    /// Resolves once, when the connection closes, with the reason (libvirt's close callback:
+    /// EOF when the server went away, KEEPALIVE on a keepalive timeout, ERROR on an I/O or
+    /// protocol error, CLIENT after [`Connection::close`] or when every handle was dropped).
+    /// The future holds no reference to the connection; it may be awaited from any task, and
+    /// resolves at once for a connection already closed.
+    pub fn closed(&self) -> impl Future<Output = CloseReason> + Send + 'static {
+        let mut rx = self.inner.closed_tx.subscribe();
+        async move {
+            loop {
+                if let Some(r) = *rx.borrow_and_update() {
+                    return r;
+                }
+                if rx.changed().await.is_err() {
+                    return rx.borrow().unwrap_or(CloseReason::Client);
+                }
+            }
+        }
+    }
+
+    /// The close reason, if the connection has closed.
+    pub fn close_reason(&self) -> Option<CloseReason> {
+        *self.inner.closed_tx.borrow()
+    }
+
     /// Calls a REMOTE procedure.
     pub async fn call<A: Xdr, R: Xdr>(&self, proc_: i32, args: &A) -> Result<R, ClientError> {
         self.call_program(remote::PROGRAM, remote::VERSION, proc_, args)
             .await
     }
 
-    /// Calls a procedure of any program served on this connection (REMOTE, QEMU, LXC).
+    /// Calls a procedure of any program served on this connection (REMOTE, QEMU, LXC, or the
+    /// program of a raw connection).
     pub async fn call_program<A: Xdr, R: Xdr>(
         &self,
         prog: u32,
@@ -338,8 +833,58 @@ impl Connection {
         proc_: i32,
         args: &A,
     ) -> Result<R, ClientError> {
-        let body = self.call_raw(prog, vers, proc_, args, None).await?;
+        let (body, _) = self
+            .call_inner(prog, vers, proc_, args, Vec::new(), None)
+            .await?;
         Ok(oxvirt_xdr::from_bytes(&body)?)
+    }
+
+    /// Calls a procedure passing `fds` (CALL_WITH_FDS; a plain CALL when `fds` is empty) and
+    /// returns its result with the fds the server passed back (REPLY_WITH_FDS), e.g. virtlogd's
+    /// DOMAIN_OPEN_LOG_FILE, which returns the write end of a pipe. Only over UNIX sockets.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), oxvirt_client::ClientError> {
+    /// use std::os::fd::OwnedFd;
+    /// oxvirt_xdr::xdr_struct! {
+    ///     pub struct Dom { pub uuid: oxvirt_xdr::Uuid, pub name: String }
+    ///     pub struct OpenArgs { pub driver: String, pub dom: Dom, pub path: String, pub flags: u32 }
+    ///     pub struct Pos { pub inode: u64, pub offset: u64 }
+    /// }
+    /// let c = oxvirt_client::Connection::connect_unix_raw("/run/libvirt/virtlogd-sock").await?;
+    /// let args = OpenArgs {
+    ///     driver: "qemu".into(),
+    ///     dom: Dom { uuid: oxvirt_xdr::Uuid([0; 16]), name: "guest".into() },
+    ///     path: "/var/log/libvirt/qemu/guest.log".into(),
+    ///     flags: 0,
+    /// };
+    /// // virtlogd's DOMAIN_OPEN_LOG_FILE: the position, and the pipe's write end.
+    /// let (pos, fds): (Pos, Vec<OwnedFd>) =
+    ///     c.call_with_fds(0x8753_9319, 1, 1, &args, Vec::new()).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn call_with_fds<A: Xdr, R: Xdr>(
+        &self,
+        prog: u32,
+        vers: u32,
+        proc_: i32,
+        args: &A,
+        fds: Vec<OwnedFd>,
+    ) -> Result<(R, Vec<OwnedFd>), ClientError> {
+        if fds.len() > crate::io::NUM_FDS_MAX {
+            return Err(ClientError::Protocol(format!(
+                "Too many FDs to send {}, expected {} maximum",
+                fds.len(),
+                crate::io::NUM_FDS_MAX
+            )));
+        }
+        if !fds.is_empty() && !self.inner.can_pass_fds() {
+            return Err(ClientError::Protocol(
+                "fd passing needs a UNIX socket transport".into(),
+            ));
+        }
+        let (body, fds) = self.call_inner(prog, vers, proc_, args, fds, None).await?;
+        Ok((oxvirt_xdr::from_bytes(&body)?, fds))
     }
 
     pub(crate) async fn call_raw<A: Xdr>(
@@ -350,41 +895,57 @@ impl Connection {
         args: &A,
         on_ok: Option<OnOk>,
     ) -> Result<Vec<u8>, ClientError> {
+        Ok(self
+            .call_inner(prog, vers, proc_, args, Vec::new(), on_ok)
+            .await?
+            .0)
+    }
+
+    /// Sends one CALL (with `serial` already chosen and, for streams, its route registered)
+    /// and waits for its REPLY.
+    pub(crate) async fn call_serial<A: Xdr>(
+        &self,
+        h: Header,
+        args: &A,
+        fds: Vec<OwnedFd>,
+        on_ok: Option<OnOk>,
+    ) -> Result<(Vec<u8>, Vec<OwnedFd>), ClientError> {
         let (tx, rx) = oneshot::channel();
-        let serial = {
+        // Alone (the sequential case): write directly. With other calls in flight, leave the
+        // frame to the writer task, which sends the frames of all callers in one write.
+        let alone = {
             let mut st = self.inner.state.lock().unwrap();
             if let Some(d) = &st.dead {
                 return Err(ClientError::Disconnected(d.clone()));
             }
-            let serial = self.inner.serial.fetch_add(1, Ordering::Relaxed);
-            st.pending.insert(serial, Pending { tx, on_ok });
-            serial
+            let alone = st.pending.is_empty();
+            st.pending.insert(h.serial, Pending { tx, on_ok });
+            alone
         };
-        let h = Header {
-            prog,
-            vers,
-            proc_,
-            kind: MsgType::Call,
-            serial,
-            status: MsgStatus::Ok,
-        };
-        if let Err(e) = self.inner.send_frame(frame(&h, args)) {
-            self.inner.state.lock().unwrap().pending.remove(&serial);
+        let nfds = (h.kind == MsgType::CallWithFds).then_some(fds.len() as u32);
+        if let Err(e) = with_frame(&h, nfds, args, |f| self.inner.send_opt(f, fds, None, alone)) {
+            self.inner.state.lock().unwrap().pending.remove(&h.serial);
             return Err(e);
         }
-        let (rh, body) = match rx.await {
+        let reply = match (&self.inner.sock_read, alone) {
+            (Some(sr), true) if !self.inner.reading_paused() => {
+                self.inner.wait_helping(sr, rx).await
+            }
+            _ => rx.await,
+        };
+        let (rh, body, rfds) = match reply {
             Ok(r) => r?,
             Err(_) => return Err(ClientError::Disconnected(self.inner.dead_reason())),
         };
         match rh.status {
             MsgStatus::Ok => {
-                if rh.proc_ != proc_ {
+                if rh.proc_ != h.proc_ {
                     return Err(ClientError::Protocol(format!(
                         "Unexpected message proc {} != {}",
-                        rh.proc_, proc_
+                        rh.proc_, h.proc_
                     )));
                 }
-                Ok(body)
+                Ok((body, rfds))
             }
             MsgStatus::Error => {
                 let e: RemoteError = oxvirt_xdr::from_bytes(&body)?;
@@ -397,19 +958,52 @@ impl Connection {
         }
     }
 
+    async fn call_inner<A: Xdr>(
+        &self,
+        prog: u32,
+        vers: u32,
+        proc_: i32,
+        args: &A,
+        fds: Vec<OwnedFd>,
+        on_ok: Option<OnOk>,
+    ) -> Result<(Vec<u8>, Vec<OwnedFd>), ClientError> {
+        let h = Header {
+            prog,
+            vers,
+            proc_,
+            kind: if fds.is_empty() {
+                MsgType::Call
+            } else {
+                MsgType::CallWithFds
+            },
+            serial: self.inner.next_serial(),
+            status: MsgStatus::Ok,
+        };
+        self.call_serial(h, args, fds, on_ok).await
+    }
+
     /// Sends `CONNECT_CLOSE`, waits for its reply and shuts the connection down. Other handles
-    /// to this connection fail from then on.
+    /// to this connection fail from then on; [`Connection::closed`] reports
+    /// [`CloseReason::Client`].
     pub async fn close(&self) -> Result<(), ClientError> {
+        self.inner.closing.store(true, Ordering::Release);
         let r = self.call::<(), ()>(procs::CONNECT_CLOSE, &()).await;
         self.inner.kill(Disconnect::Closed);
         r
+    }
+
+    /// Closes a connection without `CONNECT_CLOSE` (for raw connections, whose programs have
+    /// no close procedure): the socket is shut down and pending calls fail.
+    pub fn shutdown(&self) {
+        self.inner.closing.store(true, Ordering::Release);
+        self.inner.kill(Disconnect::Closed);
     }
 
     /// Enables client keepalive: a PING after `interval` without traffic from the server, and
     /// the connection declared dead (pending calls fail) after `interval × (count + 1)` without
     /// any message from it. A zero interval disables it; a new call replaces the previous
     /// setting. Fails with [`ClientError::NotSupported`] when the server did not advertise
-    /// keepalive.
+    /// keepalive. Must be called inside a tokio runtime.
     pub fn set_keepalive(&self, interval: Duration, count: u32) -> Result<(), ClientError> {
         let mut slot = self.inner.keepalive.lock().unwrap();
         if let Some(old) = slot.take() {
@@ -428,7 +1022,7 @@ impl Connection {
         }
         *self.inner.last_rx.lock().unwrap() = Instant::now();
         *slot = Some(tokio::spawn(keepalive_loop(
-            rd_weak(&self.inner),
+            Arc::downgrade(&self.inner),
             interval,
             count,
         )));
@@ -451,10 +1045,6 @@ impl Connection {
     }
 }
 
-fn rd_weak(inner: &Arc<Inner>) -> Weak<Inner> {
-    Arc::downgrade(inner)
-}
-
 fn ping_frame(proc_: i32) -> Vec<u8> {
     let h = Header {
         prog: keepalive::PROGRAM,
@@ -474,6 +1064,10 @@ async fn keepalive_loop(inner: Weak<Inner>, interval: Duration, count: u32) {
     loop {
         tokio::time::sleep(tick).await;
         let Some(i) = inner.upgrade() else { return };
+        if i.stalled.load(Ordering::Acquire) {
+            // We stopped reading (a slow stream consumer), not the server.
+            *i.last_rx.lock().unwrap() = Instant::now();
+        }
         let idle = i.last_rx.lock().unwrap().elapsed();
         if idle >= deadline {
             tracing::warn!(?idle, "no message from the server: keepalive timeout");
@@ -482,76 +1076,298 @@ async fn keepalive_loop(inner: Weak<Inner>, interval: Duration, count: u32) {
         }
         if idle >= interval && last_ping.elapsed() >= interval {
             last_ping = Instant::now();
-            if i.send_frame(ping_frame(keepalive::PROC_PING)).is_err() {
+            if i.send(&ping_frame(keepalive::PROC_PING), Vec::new(), None)
+                .is_err()
+            {
                 return;
             }
         }
     }
 }
 
-async fn writer(
+/// Merges queued frames without fds into the first one (up to 256 KiB), so that the frames of
+/// many concurrent callers go out in one write.
+fn merge_queued(q: &mut VecDeque<OutFrame>) {
+    if q.len() < 2 {
+        return;
+    }
+    let Some(first) = q.front() else { return };
+    if first.off != 0 || !first.fds.is_empty() {
+        return;
+    }
+    let mut merged = q.pop_front().expect("front exists");
+    while merged.bytes.len() < 256 * 1024 {
+        match q.front() {
+            Some(f) if f.off == 0 && f.fds.is_empty() => {
+                let f = q.pop_front().expect("front exists");
+                merged.bytes.extend_from_slice(&f.bytes);
+                merged.dones.extend(f.dones);
+            }
+            _ => break,
+        }
+    }
+    q.push_front(merged);
+}
+
+/// Flushes what callers could not write directly, waiting for the socket to take it.
+async fn sock_writer(w: Arc<SockWriter>, inner: Weak<Inner>) {
+    loop {
+        w.wake.notified().await;
+        loop {
+            let step = {
+                let mut q = w.q.lock().unwrap();
+                if q.closed {
+                    return;
+                }
+                merge_queued(&mut q.q);
+                let Some(f) = q.q.front_mut() else { break };
+                match write_some(&w.sock, &f.bytes, &mut f.off, &mut f.fds) {
+                    Ok(true) => {
+                        let f = q.q.pop_front().expect("front exists");
+                        drop(q);
+                        for d in f.dones {
+                            let _ = d.send(());
+                        }
+                        continue;
+                    }
+                    Ok(false) => Ok(()),
+                    Err(e) => Err(e),
+                }
+            };
+            let step = match step {
+                Ok(()) => w.sock.writable().await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = step {
+                if let Some(i) = inner.upgrade() {
+                    i.kill(Disconnect::Io(e.to_string()));
+                }
+                return;
+            }
+        }
+    }
+}
+
+/// The writer of a boxed transport: frames in order, batched into few writes.
+async fn chan_writer(
     inner: Weak<Inner>,
     mut wr: tokio::io::WriteHalf<Box<dyn Stream>>,
-    mut rx: mpsc::UnboundedReceiver<Vec<u8>>,
+    mut rx: mpsc::UnboundedReceiver<OutFrame>,
 ) {
     let mut buf = Vec::new();
+    let mut dones = Vec::new();
     while let Some(f) = rx.recv().await {
         buf.clear();
-        buf.extend_from_slice(&f);
-        // Batch whatever else is queued into one write.
+        buf.extend_from_slice(&f.bytes[f.off..]);
+        dones.extend(f.dones);
         while buf.len() < 256 * 1024 {
             match rx.try_recv() {
-                Ok(f) => buf.extend_from_slice(&f),
+                Ok(f) => {
+                    buf.extend_from_slice(&f.bytes[f.off..]);
+                    dones.extend(f.dones);
+                }
                 Err(_) => break,
             }
         }
-        if let Err(e) = wr.write_all(&buf).await {
+        if let Err(e) = async {
+            wr.write_all(&buf).await?;
+            wr.flush().await
+        }
+        .await
+        {
             if let Some(i) = inner.upgrade() {
                 i.kill(Disconnect::Io(e.to_string()));
             }
             return;
         }
+        for d in dones.drain(..) {
+            let _ = d.send(());
+        }
     }
     let _ = wr.shutdown().await;
 }
 
-async fn reader(inner: Weak<Inner>, rd: tokio::io::ReadHalf<Box<dyn Stream>>) {
-    // Buffered: a reply's length word and body usually arrive in one read.
-    let mut rd = tokio::io::BufReader::with_capacity(64 * 1024, rd);
-    let why = loop {
-        let mut len = [0u8; 4];
-        if let Err(e) = rd.read_exact(&mut len).await {
-            break if e.kind() == std::io::ErrorKind::UnexpectedEof {
-                Disconnect::Eof
-            } else {
-                Disconnect::Io(e.to_string())
-            };
+fn read_error(e: io::Error) -> Disconnect {
+    if e.kind() == io::ErrorKind::UnexpectedEof {
+        Disconnect::Eof
+    } else {
+        Disconnect::Io(e.to_string())
+    }
+}
+
+/// One framed message at the start of the receive buffer: (header, payload range, nfds).
+fn parse_frame(data: &[u8]) -> Result<Option<(Header, usize, usize, usize)>, Disconnect> {
+    if data.len() < LEN_SIZE {
+        return Ok(None);
+    }
+    let len = u32::from_be_bytes(data[..4].try_into().expect("4 bytes"));
+    let body_len = check_length(len).map_err(|n| {
+        Disconnect::Protocol(format!("packet {n} bytes received from server too large"))
+    })?;
+    let total = LEN_SIZE + body_len;
+    if data.len() < total {
+        return Ok(None);
+    }
+    let h: Header = oxvirt_xdr::from_bytes(&data[LEN_SIZE..LEN_SIZE + HEADER_SIZE])
+        .map_err(|_| Disconnect::Protocol("malformed message header".into()))?;
+    let mut start = LEN_SIZE + HEADER_SIZE;
+    let mut nfds = 0;
+    if matches!(h.kind, MsgType::ReplyWithFds | MsgType::CallWithFds) {
+        if total < start + 4 {
+            return Err(Disconnect::Protocol("missing fd count".into()));
         }
-        let body_len = match check_length(u32::from_be_bytes(len)) {
-            Ok(n) => n,
-            Err(n) => {
-                break Disconnect::Protocol(format!(
-                    "packet {n} bytes received from server too large"
-                ))
+        nfds = u32::from_be_bytes(data[start..start + 4].try_into().expect("4 bytes")) as usize;
+        if nfds > crate::io::NUM_FDS_MAX {
+            return Err(Disconnect::Protocol(format!(
+                "Received too many FDs {nfds}, expected {} maximum",
+                crate::io::NUM_FDS_MAX
+            )));
+        }
+        start += 4;
+    }
+    Ok(Some((h, start, total, nfds)))
+}
+
+/// Frames and dispatches everything complete in `rb`; returns how many unconsumed bytes the
+/// framer needs next.
+fn frame_all(i: &Inner, rb: &mut RecvBuf) -> Result<usize, Disconnect> {
+    loop {
+        let (h, start, total, nfds) = match parse_frame(rb.data())? {
+            Some(f) => f,
+            None => {
+                let d = rb.data();
+                return Ok(if d.len() >= LEN_SIZE {
+                    LEN_SIZE
+                        + check_length(u32::from_be_bytes(d[..4].try_into().expect("4 bytes")))
+                            .unwrap_or(0)
+                } else {
+                    LEN_SIZE
+                });
             }
         };
-        let mut body = vec![0u8; body_len];
-        if let Err(e) = rd.read_exact(&mut body).await {
-            break if e.kind() == std::io::ErrorKind::UnexpectedEof {
-                Disconnect::Eof
-            } else {
-                Disconnect::Io(e.to_string())
-            };
+        // The fds follow the frame, one dummy byte each.
+        if rb.data().len() < total + nfds {
+            return Ok(total + nfds);
         }
+        if rb.fds.len() < nfds {
+            return Err(Disconnect::Protocol("announced fds did not arrive".into()));
+        }
+        let fds: Vec<OwnedFd> = rb.fds.drain(..nfds).collect();
+        dispatch(i, h, &rb.data()[start..total], fds)?;
+        rb.consume(total + nfds);
+    }
+}
+
+/// After a read: note the traffic (keepalive) and refuse fds no message announced.
+fn after_read(i: &Inner, rb: &RecvBuf) -> Result<(), Disconnect> {
+    *i.last_rx.lock().unwrap() = Instant::now();
+    if rb.fds.len() > 2 * crate::io::NUM_FDS_MAX {
+        return Err(Disconnect::Protocol(
+            "server passed fds no message announced".into(),
+        ));
+    }
+    Ok(())
+}
+
+impl Inner {
+    /// One read of a socket transport that was seen readable, then framing and dispatch of
+    /// what arrived. Run by the reader task, and by a lone caller waiting for its reply.
+    fn read_step(&self, sr: &SockRead, ready: ReadReady<'_>) -> Result<(), Disconnect> {
+        let mut st = sr.state.lock().unwrap();
+        let st = &mut *st;
+        match sr.sock.read_ready(ready, &mut st.rb, st.want) {
+            Ok(None) => Ok(()),
+            Ok(Some(0)) => Err(Disconnect::Eof),
+            Ok(Some(_)) => {
+                after_read(self, &st.rb)?;
+                st.want = frame_all(self, &mut st.rb)?;
+                Ok(())
+            }
+            Err(e) => Err(read_error(e)),
+        }
+    }
+
+    /// Waits for a reply; meanwhile reads the socket itself when it becomes readable, so that
+    /// the reply reaches this task without a hop through the reader task (and the runtime's
+    /// extra poll that a task-to-task wake-up costs).
+    async fn wait_helping(
+        &self,
+        sr: &SockRead,
+        mut rx: oneshot::Receiver<ReplyResult>,
+    ) -> Result<ReplyResult, oneshot::error::RecvError> {
+        loop {
+            let step = {
+                let readable = sr.sock.readable();
+                tokio::pin!(readable);
+                std::future::poll_fn(|cx| {
+                    if let Poll::Ready(r) = Pin::new(&mut rx).poll(cx) {
+                        return Poll::Ready(Err(r));
+                    }
+                    readable.as_mut().poll(cx).map(Ok)
+                })
+                .await
+            };
+            match step {
+                Err(r) => return r,
+                Ok(Ok(ready)) => {
+                    if let Err(why) = self.read_step(sr, ready) {
+                        self.kill(why);
+                    }
+                }
+                Ok(Err(e)) => self.kill(Disconnect::Io(e.to_string())),
+            }
+        }
+    }
+}
+
+/// The reader task of a socket transport.
+async fn sock_reader(inner: Weak<Inner>, sock: Arc<Sock>) {
+    loop {
+        if let Some(i) = inner.upgrade() {
+            if i.reading_paused() {
+                i.wait_stream_room().await;
+            }
+        }
+        let ready = sock.readable().await;
         let Some(i) = inner.upgrade() else { return };
-        *i.last_rx.lock().unwrap() = Instant::now();
-        let h: Header = match oxvirt_xdr::from_bytes(&body) {
-            Ok(h) => h,
-            Err(_) => break Disconnect::Protocol("malformed message header".into()),
+        let Some(sr) = &i.sock_read else { return };
+        let r = match ready {
+            Ok(ready) => i.read_step(sr, ready),
+            Err(e) => Err(Disconnect::Io(e.to_string())),
         };
-        let payload = body.split_off(header::HEADER_SIZE);
-        if let Err(why) = dispatch(&i, h, payload) {
+        if let Err(why) = r {
+            i.kill(why);
+            return;
+        }
+        if i.state.lock().unwrap().dead.is_some() {
+            return;
+        }
+    }
+}
+
+/// The reader task of a boxed transport.
+async fn boxed_reader(inner: Weak<Inner>, mut rd: tokio::io::ReadHalf<Box<dyn Stream>>) {
+    let mut rb = RecvBuf::new();
+    let mut want = LEN_SIZE;
+    let why = loop {
+        if let Some(i) = inner.upgrade() {
+            if i.reading_paused() {
+                i.wait_stream_room().await;
+            }
+        }
+        let n = crate::io::read_boxed(&mut rd, &mut rb, want).await;
+        let Some(i) = inner.upgrade() else { return };
+        match n {
+            Ok(0) => break Disconnect::Eof,
+            Ok(_) => {}
+            Err(e) => break read_error(e),
+        }
+        if let Err(why) = after_read(&i, &rb) {
             break why;
+        }
+        match frame_all(&i, &mut rb) {
+            Ok(w) => want = w,
+            Err(why) => break why,
         }
     };
     if let Some(i) = inner.upgrade() {
@@ -559,19 +1375,15 @@ async fn reader(inner: Weak<Inner>, rd: tokio::io::ReadHalf<Box<dyn Stream>>) {
     }
 }
 
-fn dispatch(i: &Inner, h: Header, mut payload: Vec<u8>) -> Result<(), Disconnect> {
+fn dispatch(i: &Inner, h: Header, payload: &[u8], fds: Vec<OwnedFd>) -> Result<(), Disconnect> {
     if h.prog == keepalive::PROGRAM {
         if h.kind == MsgType::Message && h.proc_ == keepalive::PROC_PING {
-            let _ = i.send_frame(ping_frame(keepalive::PROC_PONG));
+            let _ = i.send(&ping_frame(keepalive::PROC_PONG), Vec::new(), None);
         }
         return Ok(());
     }
     match h.kind {
         MsgType::Reply | MsgType::ReplyWithFds => {
-            if h.kind == MsgType::ReplyWithFds && payload.len() >= 4 {
-                // No fd passing yet: drop the count word (fds, if any, are not received).
-                payload.drain(..4);
-            }
             let p = i.state.lock().unwrap().pending.remove(&h.serial);
             let Some(p) = p else {
                 return Err(Disconnect::Protocol(format!(
@@ -581,14 +1393,33 @@ fn dispatch(i: &Inner, h: Header, mut payload: Vec<u8>) -> Result<(), Disconnect
             };
             if h.status == MsgStatus::Ok && h.prog == remote::PROGRAM {
                 if let Some(f) = p.on_ok {
-                    f(&payload);
+                    f(payload);
                 }
             }
-            let _ = p.tx.send(Ok((h, payload)));
+            let _ = p.tx.send(Ok((h, payload.to_vec(), fds)));
+            Ok(())
+        }
+        MsgType::Stream | MsgType::StreamHole => {
+            let st = i.state.lock().unwrap();
+            match st.streams.get(&h.serial) {
+                Some(tx) => {
+                    i.stream_bytes.fetch_add(payload.len(), Ordering::AcqRel);
+                    let _ = tx.send(Ok(StreamPacket {
+                        kind: h.kind,
+                        status: h.status,
+                        payload: payload.to_vec(),
+                    }));
+                }
+                None => tracing::debug!(
+                    serial = h.serial,
+                    proc_ = h.proc_,
+                    "no stream found for packet: dropped"
+                ),
+            }
             Ok(())
         }
         MsgType::Message if h.prog == remote::PROGRAM => {
-            i.events.lock().unwrap().dispatch(h.proc_, &payload);
+            i.events.lock().unwrap().dispatch(h.proc_, payload);
             Ok(())
         }
         MsgType::Message if h.prog == remote::QEMU_PROGRAM || h.prog == remote::LXC_PROGRAM => {

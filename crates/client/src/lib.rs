@@ -13,9 +13,12 @@
 //!   address, SSH proxy), session-daemon autospawn, and the `CONNECT_OPEN` flags;
 //! - [`transport`]: the `ssh` and `ext` transports (a spawned command on a socketpair);
 //! - [`connection`]: the async client on tokio: [`Connection::open`], the open handshake,
-//!   many calls in flight over one socket, keepalive, close; [`api`] has the typed REMOTE
-//!   calls (connection, host, domains, networks, storage, interfaces, node devices, secrets,
-//!   network filters) and [`events`] the event channels;
+//!   many calls in flight over one socket, fd passing, keepalive, close reasons; [`api`] has
+//!   the typed REMOTE calls (connection, host, domains, networks, storage, interfaces, node
+//!   devices, secrets, network filters), [`events`] the event streams and [`stream`] data
+//!   streams (console, volume upload and download);
+//! - [`blocking`]: the same connection for synchronous code, each call run on the caller's
+//!   thread;
 //! - [`admin`]: [`AdminConnection`], the client of a daemon's admin socket (what `virt-admin`
 //!   does: servers, clients, limits, logging);
 //! - [`error`]: [`ClientError`], libvirt's error (code, domain, message) whose `Display` is
@@ -49,13 +52,16 @@ pub mod admin;
 #[warn(missing_docs)]
 pub mod api;
 pub mod autostart;
+pub mod blocking;
 pub mod conf;
 pub mod connection;
 #[warn(missing_docs)]
 pub mod error;
 pub mod events;
+mod io;
 pub mod select;
 pub mod sockets;
+pub mod stream;
 pub mod transport;
 pub mod uri;
 
@@ -65,7 +71,7 @@ pub use api::{
     StorageVol, Uuid,
 };
 pub use conf::ClientConf;
-pub use connection::{Connection, Features};
+pub use connection::{CloseReason, Connection, Features};
 pub use error::{ClientError, Disconnect};
 pub use events::{
     DomainEvent, DomainEventId, EventStream, LifecycleEvent, LifecycleKind, Registration,

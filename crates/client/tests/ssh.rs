@@ -307,7 +307,9 @@ async fn helper_proxies(t: &dyn Target) {
 /// End of file…" on stderr): every outcome is a closed connection.
 async fn helper_close(c: &Connection) {
     match bounded(c.close()).await {
-        Ok(()) | Err(ClientError::Disconnected(Disconnect::Eof)) => {}
+        Ok(())
+        | Err(ClientError::Disconnected(Disconnect::Eof))
+        | Err(ClientError::Disconnected(Disconnect::Closed)) => {}
         Err(ClientError::Disconnected(Disconnect::Io(m)))
             if m.starts_with("virt-ssh-helper: could not proxy traffic: End of file") => {}
         Err(e) => panic!("close through virt-ssh-helper: {e:?}"),

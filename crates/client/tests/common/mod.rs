@@ -127,6 +127,13 @@ impl Reference {
     }
 }
 
+impl Reference {
+    /// The daemon's pid (to kill or stop it).
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+}
+
 impl Drop for Reference {
     fn drop(&mut self) {
         let pid = self.child.id().to_string();
