@@ -110,7 +110,7 @@ impl CloseReason {
 
     fn of(d: &Disconnect) -> CloseReason {
         match d {
-            Disconnect::Eof => CloseReason::Eof,
+            Disconnect::Eof | Disconnect::EofWith(_) => CloseReason::Eof,
             Disconnect::KeepaliveTimeout => CloseReason::Keepalive,
             Disconnect::Closed => CloseReason::Client,
             Disconnect::Io(_) | Disconnect::Protocol(_) => CloseReason::Error,
@@ -1189,7 +1189,11 @@ async fn chan_writer(
 
 fn read_error(e: io::Error) -> Disconnect {
     if e.kind() == io::ErrorKind::UnexpectedEof {
-        Disconnect::Eof
+        // A transport command's stderr travels as the error's text (see crate::transport).
+        match e.get_ref() {
+            Some(text) => Disconnect::EofWith(text.to_string()),
+            None => Disconnect::Eof,
+        }
     } else {
         Disconnect::Io(e.to_string())
     }

@@ -8,6 +8,10 @@ pub enum Disconnect {
     /// The peer closed the socket.
     #[error("End of file while reading data: Input/output error")]
     Eof,
+    /// The peer closed the socket and a transport command (ssh, ext) said why on its stderr:
+    /// the text is `"<stderr>: Input/output error"`, as libvirt reports it.
+    #[error("End of file while reading data: {0}")]
+    EofWith(String),
     /// The peer sent nothing for interval × (count + 1).
     #[error("connection closed due to keepalive timeout")]
     KeepaliveTimeout,

@@ -462,13 +462,14 @@ impl AsyncRead for CommandStream {
             Poll::Ready(Ok(())) if buf.filled().len() == before && buf.remaining() > 0 => {
                 // EOF: the child exited or closed its stdout. A silent EOF stays an EOF
                 // ("End of file while reading data"); when the child said why on stderr, the
-                // text is reported, as libvirt does ("…: <stderr>: Input/output error"). The
-                // connection words it as a receive failure: it has no EOF-with-text reason.
+                // text is reported, as libvirt does ("End of file while reading data: <stderr>:
+                // Input/output error"): the connection turns this error into
+                // `Disconnect::EofWith`.
                 match this.errout().filter(|s| !s.is_empty()) {
                     Some(out) => {
                         tracing::warn!(stderr = out, "transport command closed the connection");
                         Poll::Ready(Err(io::Error::new(
-                            io::ErrorKind::ConnectionAborted,
+                            io::ErrorKind::UnexpectedEof,
                             format!("{out}: Input/output error"),
                         )))
                     }

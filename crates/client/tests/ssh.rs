@@ -310,7 +310,7 @@ async fn helper_close(c: &Connection) {
         Ok(())
         | Err(ClientError::Disconnected(Disconnect::Eof))
         | Err(ClientError::Disconnected(Disconnect::Closed)) => {}
-        Err(ClientError::Disconnected(Disconnect::Io(m)))
+        Err(ClientError::Disconnected(Disconnect::Io(m) | Disconnect::EofWith(m)))
             if m.starts_with("virt-ssh-helper: could not proxy traffic: End of file") => {}
         Err(e) => panic!("close through virt-ssh-helper: {e:?}"),
     }
@@ -523,7 +523,12 @@ async fn ext_failures() {
     let e = bounded(Connection::open(Some(&uri), false))
         .await
         .unwrap_err();
-    assert!(e.to_string().contains("proxy: no route to daemon"), "{e:?}");
+    // libvirt's words: "End of file while reading data: <stderr>: Input/output error".
+    assert_eq!(
+        e.to_string(),
+        "End of file while reading data: proxy: no route to daemon: Input/output error",
+        "{e:?}"
+    );
     // A command that cannot run.
     let e = bounded(Connection::open(
         Some("test+ext:///default?command=/nonexistent/proxy"),
