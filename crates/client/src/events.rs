@@ -3,7 +3,7 @@
 //!
 //! Who talks to whom: a `Connection::*_events` call sends the family's `*_REGISTER_ANY`
 //! procedure; when its reply arrives, the connection's reader task installs the route (server
-//! callback id → channel) *before it reads the next frame* ([`OnOk`]), so no event that follows
+//! callback id → channel) *before it reads the next frame* (an `OnOk` hook), so no event that follows
 //! the reply is missed. The reader then decodes each event MESSAGE (serial 1, the family's event
 //! procedure, payload starting with the callback id) and pushes it, in arrival order, into the
 //! registration's bounded channel. The caller reads an [`EventStream`].
@@ -104,14 +104,23 @@ mod wire {
 /// A domain lifecycle event type (`virDomainEventType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LifecycleKind {
+    /// The domain was defined or updated (`VIR_DOMAIN_EVENT_DEFINED`).
     Defined,
+    /// The domain was undefined (`VIR_DOMAIN_EVENT_UNDEFINED`).
     Undefined,
+    /// The domain was started (`VIR_DOMAIN_EVENT_STARTED`).
     Started,
+    /// The domain was paused (`VIR_DOMAIN_EVENT_SUSPENDED`).
     Suspended,
+    /// The domain was unpaused (`VIR_DOMAIN_EVENT_RESUMED`).
     Resumed,
+    /// The domain was stopped: destroyed, shut down, crashed, migrated, saved, failed (`VIR_DOMAIN_EVENT_STOPPED`).
     Stopped,
+    /// Guest shutdown in progress (`VIR_DOMAIN_EVENT_SHUTDOWN`).
     Shutdown,
+    /// The domain was suspended by guest power management (`VIR_DOMAIN_EVENT_PMSUSPENDED`).
     PmSuspended,
+    /// The guest crashed (`VIR_DOMAIN_EVENT_CRASHED`).
     Crashed,
     /// A value this client does not name.
     Other(i32),

@@ -44,18 +44,16 @@
 //! assert_eq!(unix.path.to_str(), Some("/run/user/1000/libvirt/libvirt-sock"));
 //! assert_eq!(unix.spawn.as_ref().unwrap().binary.to_str(), Some("/usr/sbin/libvirtd"));
 //! ```
+#![warn(missing_docs)]
 
 use std::collections::BTreeMap;
 
-#[warn(missing_docs)]
 pub mod admin;
-#[warn(missing_docs)]
 pub mod api;
 pub mod autostart;
 pub mod blocking;
 pub mod conf;
 pub mod connection;
-#[warn(missing_docs)]
 pub mod error;
 pub mod events;
 mod io;

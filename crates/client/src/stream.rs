@@ -34,7 +34,7 @@ use crate::error::{ClientError, Disconnect};
 use oxvirt_proto::header::{begin_frame, finish_frame};
 use oxvirt_proto::remote::{self, procs, Domain, StorageVol};
 use oxvirt_proto::{Header, MsgStatus, MsgType, RemoteError};
-use oxvirt_xdr::{xdr_struct, Xdr};
+use oxvirt_xdr::Xdr;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
@@ -62,14 +62,22 @@ pub const QUEUE_MAX: usize = 16 << 20;
 /// How long `finish`/`abort` wait for the server's confirmation.
 const CONFIRM_BOUND: Duration = Duration::from_secs(60);
 
-xdr_struct! {
-    /// `remote_storage_vol_upload_args` / `remote_storage_vol_download_args`.
-    pub struct VolTransferArgs { pub vol: StorageVol, pub offset: u64, pub length: u64, pub flags: u32 }
-    /// `remote_domain_open_console_args`.
-    pub struct DomainOpenConsoleArgs { pub dom: Domain, pub dev_name: Option<String>, pub flags: u32 }
-    /// `virNetStreamHole`.
-    pub struct StreamHole { pub length: i64, pub flags: u32 }
+/// The wire structs of the stream calls (fields as libvirt's protocol names them).
+pub mod wire {
+    #![allow(missing_docs)]
+    use oxvirt_proto::remote::{Domain, StorageVol};
+    use oxvirt_xdr::xdr_struct;
+
+    xdr_struct! {
+        /// `remote_storage_vol_upload_args` / `remote_storage_vol_download_args`.
+        pub struct VolTransferArgs { pub vol: StorageVol, pub offset: u64, pub length: u64, pub flags: u32 }
+        /// `remote_domain_open_console_args`.
+        pub struct DomainOpenConsoleArgs { pub dom: Domain, pub dev_name: Option<String>, pub flags: u32 }
+        /// `virNetStreamHole`.
+        pub struct StreamHole { pub length: i64, pub flags: u32 }
+    }
 }
+pub use wire::{DomainOpenConsoleArgs, StreamHole, VolTransferArgs};
 
 /// What [`Stream::recv`] returns.
 #[derive(Debug, Clone, PartialEq, Eq)]
