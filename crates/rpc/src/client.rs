@@ -10,16 +10,21 @@ use crate::transport::{RecvBuf, Stream};
 use oxvirt_proto::{keepalive as ka, Header, MsgStatus, MsgType};
 use oxvirt_virerror::{ErrorCode, ErrorDomain, VirError};
 use std::any::Any;
+use std::cell::RefCell;
 use std::collections::VecDeque;
+use std::io::IoSlice;
 use std::net::SocketAddr;
 use std::os::fd::OwnedFd;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
-use tokio::sync::{watch, Notify, Semaphore};
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
 
 /// Frames queued for one client before it is considered stuck and dropped.
 pub const OUT_QUEUE: usize = 1024;
+/// Bytes queued for one client beyond which it is considered stuck and dropped (a single
+/// frame, however large, is always accepted into an empty queue).
+pub const OUT_QUEUE_BYTES: usize = 16 * 1024 * 1024;
 
 /// Who is on the other end.
 #[derive(Debug, Clone, Default)]
@@ -34,47 +39,144 @@ pub struct ClientIdentity {
     pub sock_addr: Option<SocketAddr>,
 }
 
-/// Outgoing work for the writer.
+/// Outgoing work queued on a client.
 #[derive(Debug)]
 pub(crate) enum Out {
     Frame(Vec<u8>, Vec<OwnedFd>),
     Close,
 }
 
-/// A client's outgoing queue: bounded, allocation-free while empty, drained whole by the writer.
+#[derive(Debug, Default)]
+struct OutState {
+    q: VecDeque<Out>,
+    /// Bytes of the front frame already written.
+    off: usize,
+    /// Bytes of all queued frames.
+    bytes: usize,
+}
+
+impl OutState {
+    /// Queue `m`; false if the queue is full (the client is not reading).
+    fn push(&mut self, m: Out) -> bool {
+        if let Out::Frame(f, _) = &m {
+            let full = self.q.len() >= OUT_QUEUE
+                || (!self.q.is_empty() && self.bytes + f.len() > OUT_QUEUE_BYTES);
+            if full {
+                return false;
+            }
+            self.bytes += f.len();
+        }
+        self.q.push_back(m);
+        true
+    }
+
+    fn pop(&mut self) {
+        if let Some(Out::Frame(f, _)) = self.q.pop_front() {
+            self.bytes -= f.len();
+        }
+        self.off = 0;
+    }
+}
+
+/// A client's outgoing queue: what could not be written at once (the socket was full) and
+/// what other tasks send (events, replies computed later). Bounded; holds no memory while
+/// empty. Only the connection task writes to the socket.
 #[derive(Debug, Default)]
 pub(crate) struct OutQueue {
-    q: Mutex<VecDeque<Out>>,
-    ready: Notify,
+    s: Mutex<OutState>,
 }
 
 impl OutQueue {
     /// Queue `m`; false if the queue is full (the client is not reading).
     fn push(&self, m: Out) -> bool {
-        {
-            let mut q = self.q.lock().unwrap();
-            if q.len() >= OUT_QUEUE && !matches!(m, Out::Close) {
-                return false;
-            }
-            q.push_back(m);
-        }
-        self.ready.notify_one();
-        true
+        self.s.lock().unwrap().push(m)
     }
 
-    /// Wait for work and take all of it.
-    async fn take_all(&self, into: &mut VecDeque<Out>) {
-        loop {
-            {
-                let mut q = self.q.lock().unwrap();
-                if !q.is_empty() {
-                    std::mem::swap(&mut *q, into);
-                    return;
+    fn is_empty(&self) -> bool {
+        self.s.lock().unwrap().q.is_empty()
+    }
+}
+
+/// What [`flush`] left behind.
+#[derive(Debug, PartialEq, Eq)]
+enum Flushed {
+    /// Everything is written.
+    Empty,
+    /// The socket is full; wait until it is writable.
+    Blocked,
+    /// A `Close` marker was reached: everything before it is written.
+    Close,
+}
+
+/// Write queued frames while the socket takes them (consecutive frames in one `sendmsg`;
+/// passed fds after their frame's bytes).
+fn flush(out: &OutQueue, stream: &Stream) -> std::io::Result<Flushed> {
+    let mut guard = out.s.lock().unwrap();
+    let s = &mut *guard;
+    loop {
+        let written = {
+            let mut iov: [IoSlice<'_>; 16] = [IoSlice::new(&[]); 16];
+            let mut n = 0;
+            for (i, m) in s.q.iter().enumerate() {
+                match m {
+                    Out::Close => break,
+                    Out::Frame(f, fds) => {
+                        let from = if i == 0 { s.off.min(f.len()) } else { 0 };
+                        iov[n] = IoSlice::new(&f[from..]);
+                        n += 1;
+                        if !fds.is_empty() || n == iov.len() {
+                            break;
+                        }
+                    }
                 }
             }
-            self.ready.notified().await;
+            if n == 0 {
+                break;
+            }
+            let total: usize = iov[..n].iter().map(|b| b.len()).sum();
+            if total == 0 {
+                0
+            } else {
+                match stream.try_send(&iov[..n]) {
+                    Ok(w) => w,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        return Ok(Flushed::Blocked)
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        };
+        // Retire what was written: whole frames (after their fds), then the front's offset.
+        let mut left = written;
+        while let Some(Out::Frame(f, fds)) = s.q.front_mut() {
+            let rest = f.len() - s.off.min(f.len());
+            if left < rest {
+                s.off += left;
+                break;
+            }
+            left -= rest;
+            s.off = f.len();
+            while let Some(fd) = fds.first() {
+                match stream.try_send_fd(fd) {
+                    Ok(()) => {
+                        fds.remove(0);
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        return Ok(Flushed::Blocked)
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            s.pop();
         }
     }
+    if matches!(s.q.front(), Some(Out::Close)) {
+        return Ok(Flushed::Close);
+    }
+    if s.q.capacity() > 16 {
+        s.q = VecDeque::new();
+    }
+    Ok(Flushed::Empty)
 }
 
 /// A connected client, as programs and the admin interface see it.
@@ -92,9 +194,13 @@ pub struct Client {
     readonly: AtomicBool,
     authenticated: AtomicBool,
     out: OutQueue,
-    closed: watch::Sender<bool>,
+    closed: AtomicBool,
+    /// Wakes the connection task: something was queued, the client is closing, keepalive was
+    /// switched on, or a spawned call finished.
+    wake: Notify,
     keepalive_on: AtomicBool,
-    keepalive_changed: Notify,
+    /// Calls spawned and not yet answered (bounded by `max_client_requests`).
+    inflight: AtomicUsize,
     ext: Mutex<Vec<Arc<dyn Any + Send + Sync>>>,
     /// Set for an exec-restart: stop serving but keep the socket open.
     detaching: AtomicBool,
@@ -151,39 +257,62 @@ impl Client {
             );
             self.close();
         }
+        self.wake.notify_one();
     }
 
     /// Close the connection (admin client-disconnect, CONNECT_CLOSE, daemon shutdown).
     pub fn close(&self) {
-        self.closed.send_replace(true);
+        self.closed.store(true, Ordering::SeqCst);
+        self.wake.notify_one();
     }
 
     /// True once the connection is closing.
     pub fn is_closed(&self) -> bool {
-        *self.closed.borrow()
+        self.closed.load(Ordering::SeqCst)
     }
 
     /// Start server PINGs for this client (it asked with CONNECT_SUPPORTS_FEATURE 10).
     pub fn start_keepalive(&self) {
         self.keepalive_on.store(true, Ordering::Relaxed);
-        self.keepalive_changed.notify_one();
+        self.wake.notify_one();
     }
 
     /// A client attached to no socket: what it is sent stays queued until [`Client::take_out`].
     /// For driving programs in-process (unit tests, fuzzing).
     pub fn detached(server_name: &str, readonly: bool) -> Arc<Client> {
+        Client::new(
+            0,
+            server_name.to_string(),
+            0,
+            0,
+            ClientIdentity::default(),
+            readonly,
+            true,
+        )
+    }
+
+    fn new(
+        id: u64,
+        server_name: String,
+        connected_at: i64,
+        transport: u32,
+        identity: ClientIdentity,
+        readonly: bool,
+        authenticated: bool,
+    ) -> Arc<Client> {
         Arc::new(Client {
-            id: 0,
-            server_name: server_name.to_string(),
-            connected_at: 0,
-            transport: 0,
-            identity: ClientIdentity::default(),
+            id,
+            server_name,
+            connected_at,
+            transport,
+            identity,
             readonly: AtomicBool::new(readonly),
-            authenticated: AtomicBool::new(true),
+            authenticated: AtomicBool::new(authenticated),
             out: OutQueue::default(),
-            closed: watch::channel(false).0,
+            closed: AtomicBool::new(false),
+            wake: Notify::new(),
             keepalive_on: AtomicBool::new(false),
-            keepalive_changed: Notify::new(),
+            inflight: AtomicUsize::new(0),
             ext: Mutex::new(Vec::new()),
             detaching: AtomicBool::new(false),
             pending_input: Mutex::new(Vec::new()),
@@ -205,8 +334,10 @@ impl Client {
     /// Take the frames queued for a detached client (replies pushed by [`Client::send`] or
     /// delivered by the RPC layer).
     pub fn take_out(&self) -> Vec<Vec<u8>> {
-        let mut q = self.out.q.lock().unwrap();
-        q.drain(..)
+        let mut s = self.out.s.lock().unwrap();
+        s.off = 0;
+        s.bytes = 0;
+        s.q.drain(..)
             .filter_map(|m| match m {
                 Out::Frame(f, _) => Some(f),
                 Out::Close => None,
@@ -223,6 +354,8 @@ impl Client {
             }
         }
         let t = Arc::new(T::default());
+        // Most clients carry one program's state: no spare slots.
+        ext.reserve_exact(1);
         ext.push(t.clone());
         t
     }
@@ -262,22 +395,15 @@ pub(crate) fn register_as(
     readonly: bool,
     authenticated: bool,
 ) -> Arc<Client> {
-    let client = Arc::new(Client {
+    let client = Client::new(
         id,
-        server_name: server.name.clone(),
+        server.name.clone(),
         connected_at,
         transport,
         identity,
-        readonly: AtomicBool::new(readonly),
-        authenticated: AtomicBool::new(authenticated),
-        out: OutQueue::default(),
-        closed: watch::channel(false).0,
-        keepalive_on: AtomicBool::new(false),
-        keepalive_changed: Notify::new(),
-        ext: Mutex::new(Vec::new()),
-        detaching: AtomicBool::new(false),
-        pending_input: Mutex::new(Vec::new()),
-    });
+        readonly,
+        authenticated,
+    );
     server.register(&client);
     client
 }
@@ -297,266 +423,383 @@ pub(crate) async fn serve(
 
 /// Serve a registered client's connection until it closes, then unregister it. A restored
 /// client's unframed input waits in [`Client::set_pending_input`].
+///
+/// One task per connection: it reads, frames and dispatches, and writes the replies itself
+/// (the replies to everything one read brought go out in one `send`); what the socket does
+/// not take at once, and what other tasks send (events, replies computed later), waits in the
+/// client's queue until the socket is writable.
 pub(crate) async fn run(server: Arc<Server>, client: Arc<Client>, stream: Stream) {
-    let closed_rx = client.closed.subscribe();
     tracing::debug!(client = client.id, server = %server.name, identity = ?client.identity, "client connected");
-    let stream = Arc::new(stream);
-    let writer = {
-        let (stream, client, closed) = (stream.clone(), client.clone(), closed_rx.clone());
-        tokio::spawn(async move {
-            write_loop(stream, client.clone(), closed).await;
-            // A failed or finished writer ends the connection.
-            client.close();
-        })
-    };
-    read_loop(&server, &client, &stream, closed_rx).await;
+    let pending = std::mem::take(&mut *client.pending_input.lock().unwrap());
+    let mut rb = RecvBuf::with_pending(pending);
+    serve_loop(&server, &client, &stream, &mut rb).await;
     client.close();
-    let _ = writer.await;
-    let mut stream = stream;
+    // Write what is queued (the CONNECT_CLOSE reply, replies before an exec-restart), bounded:
+    // a peer that does not read cannot hold the connection open.
+    let _ = tokio::time::timeout(Duration::from_secs(5), drain(&client, &stream)).await;
     if client.detaching.load(Ordering::SeqCst) {
-        match Arc::try_unwrap(stream) {
-            Err(still_shared) => stream = still_shared,
-            Ok(stream) => {
-                let pending = std::mem::take(&mut *client.pending_input.lock().unwrap());
-                let fd = stream.into_fd();
-                server.detached(
-                    &client,
-                    DetachedClient {
-                        client: client.clone(),
-                        fd,
-                        pending,
-                    },
-                );
-                tracing::debug!(client = client.id, "client detached for exec-restart");
-                return;
-            }
-        }
+        *client.pending_input.lock().unwrap() = rb.data().to_vec();
+        let pending = std::mem::take(&mut *client.pending_input.lock().unwrap());
+        let fd = stream.into_fd();
+        server.detached(
+            &client,
+            DetachedClient {
+                client: client.clone(),
+                fd,
+                pending,
+            },
+        );
+        tracing::debug!(client = client.id, "client detached for exec-restart");
+        return;
     }
     stream.shutdown();
     server.unregister(&client);
     tracing::debug!(client = client.id, "client disconnected");
 }
 
-async fn write_out(stream: &Stream, frame: &[u8], fds: &[OwnedFd]) -> bool {
-    if stream.write_all(frame).await.is_err() {
-        return false;
-    }
-    for fd in fds {
-        if stream.send_fd(fd).await.is_err() {
-            return false;
-        }
-    }
-    true
-}
-
-async fn write_loop(stream: Arc<Stream>, client: Arc<Client>, mut closed: watch::Receiver<bool>) {
-    let mut work: VecDeque<Out> = VecDeque::new();
-    let mut batch: Vec<u8> = Vec::new();
-    let mut closing = false;
+/// Write the queue out, waiting for the socket as needed, up to a `Close` marker.
+async fn drain(client: &Client, stream: &Stream) {
     loop {
-        if !closing {
-            tokio::select! {
-                biased;
-                _ = client.out.take_all(&mut work) => {}
-                _ = closed.changed() => {
-                    // Flush what is already queued (e.g. the CONNECT_CLOSE reply), then stop.
-                    closing = true;
-                    std::mem::swap(&mut *client.out.q.lock().unwrap(), &mut work);
-                }
-            }
-        }
-        // A lone frame is written as is; several are batched into one write. Fds follow their
-        // frame, so a frame with fds flushes the batch first.
-        if work.len() == 1 {
-            if let Some(Out::Frame(f, fds)) = work.front() {
-                if !write_out(&stream, f, fds).await {
+        match flush(&client.out, stream) {
+            Ok(Flushed::Blocked) => {
+                if stream.writable().await.is_err() {
                     return;
                 }
-                work.clear();
             }
-        }
-        for m in work.drain(..) {
-            match m {
-                Out::Close => {
-                    closing = true;
-                    break;
-                }
-                Out::Frame(f, fds) if fds.is_empty() => batch.extend_from_slice(&f),
-                Out::Frame(f, fds) => {
-                    if !write_out(&stream, &batch, &[]).await || !write_out(&stream, &f, &fds).await
-                    {
-                        return;
-                    }
-                    batch.clear();
-                }
-            }
-        }
-        if !batch.is_empty() && !write_out(&stream, &batch, &[]).await {
-            return;
-        }
-        batch.clear();
-        if batch.capacity() > 256 * 1024 {
-            batch = Vec::new();
-        }
-        if work.capacity() > 64 {
-            work = VecDeque::new();
-        }
-        if closing {
-            return;
+            _ => return,
         }
     }
 }
 
-async fn read_loop(
-    server: &Arc<Server>,
-    client: &Arc<Client>,
-    stream: &Stream,
-    mut closed: watch::Receiver<bool>,
-) {
-    let pending = std::mem::take(&mut *client.pending_input.lock().unwrap());
-    let mut keep = KeepInput {
-        rb: RecvBuf::with_pending(pending),
-        client,
-    };
-    let rb = &mut keep.rb;
+async fn serve_loop(server: &Arc<Server>, client: &Arc<Client>, stream: &Stream, rb: &mut RecvBuf) {
     let limits = server.limits();
-    let inflight = Arc::new(Semaphore::new(limits.max_client_requests.max(1)));
-    let mut ka = Keepalive::new(
-        KeepaliveConfig {
-            interval: limits.keepalive_interval,
-            count: limits.keepalive_count,
-        },
-        Instant::now(),
-    );
+    let max_inflight = limits.max_client_requests.max(1);
+    let mut cx = PassCx {
+        server,
+        client,
+        ka: Keepalive::new(
+            KeepaliveConfig {
+                interval: limits.keepalive_interval,
+                count: limits.keepalive_count,
+            },
+            Instant::now(),
+        ),
+        held: None,
+        max_inflight,
+        pass: Pass::default(),
+    };
+    // `rb` may hold whole frames not handled yet (restored input, or input left behind when
+    // a call was held).
+    let mut rb_ready = !rb.data().is_empty();
+    let mut want = 0;
+    let mut timer: Option<std::pin::Pin<Box<tokio::time::Sleep>>> = None;
     loop {
-        // Frame everything already buffered.
-        let want = loop {
-            let parsed = match frame::parse(rb.data()) {
-                Ok(p) => p,
-                Err(e) => {
-                    tracing::warn!(client = client.id, "{e}; closing connection");
-                    return;
-                }
-            };
-            let (len, header, nfds) = match parsed {
-                Parsed::Need(n) => break n,
-                Parsed::Frame { len, header, nfds } => (len, header, nfds),
-            };
-            if rb.data().len() < len + nfds {
-                break len + nfds;
+        if client.is_closed() {
+            return;
+        }
+        if let Some(fut) = cx.held.take() {
+            if client.inflight.load(Ordering::SeqCst) < max_inflight {
+                spawn_call(client, fut);
+            } else {
+                cx.held = Some(fut);
             }
-            if rb.fds.len() < nfds {
-                tracing::warn!(client = client.id, "announced fds did not arrive; closing");
+        }
+        if rb_ready && cx.held.is_none() {
+            let (data, fds) = rb.split();
+            let pass = cx.process(data, fds);
+            rb.consume(pass.used);
+            want = pass.want;
+            rb_ready = cx.held.is_some();
+            if send_batch(client, stream).is_err() || pass.fatal {
                 return;
             }
-            let fds: Vec<OwnedFd> = rb.fds.drain(..nfds).collect();
-            ka.received(Instant::now());
-            let off = frame::payload_offset(&header);
-            let body_end = len;
-            let flow = {
-                let data = rb.data();
-                let body = if off <= body_end {
-                    &data[off..body_end]
-                } else {
-                    &[][..]
-                };
-                handle(server, client, &header, body, fds)
-            };
-            rb.consume(len + nfds);
-            match flow {
-                Flow::Continue => {}
-                Flow::Spawn(fut) => {
-                    let permit = tokio::select! {
-                        p = inflight.clone().acquire_owned() => p.expect("never closed"),
-                        _ = closed.changed() => return,
-                    };
-                    let c = client.clone();
-                    tokio::spawn(async move {
-                        let reply = fut.await;
-                        deliver(&c, reply);
-                        drop(permit);
-                    });
-                }
-            }
-            if client.is_closed() {
-                return;
+        }
+        let blocked = if client.out.is_empty() {
+            false
+        } else {
+            match flush(&client.out, stream) {
+                Ok(Flushed::Empty) => false,
+                Ok(Flushed::Blocked) => true,
+                Ok(Flushed::Close) | Err(_) => return,
             }
         };
+        // The keepalive timer exists only once the client asked for keepalive (boxed: most
+        // connections never do, and it would double the connection task's size).
         let deadline = if client.keepalive_on.load(Ordering::Relaxed) {
-            ka.deadline()
+            cx.ka.deadline()
         } else {
             None
         };
+        match (deadline, &mut timer) {
+            (Some(d), Some(t)) => {
+                if t.deadline() != d.into() {
+                    t.as_mut().reset(d.into())
+                }
+            }
+            (Some(d), None) => timer = Some(Box::pin(tokio::time::sleep_until(d.into()))),
+            (None, _) => timer = None,
+        }
         let sleep = async {
-            match deadline {
-                Some(d) => tokio::time::sleep_until(d.into()).await,
+            match timer.as_mut() {
+                Some(t) => t.as_mut().await,
                 None => std::future::pending().await,
             }
         };
         tokio::select! {
-            r = stream.read_into(rb, want) => match r {
-                Ok(0) => return,
-                Ok(_) if rb.fds.len() > 2 * oxvirt_proto::header::NUM_FDS_MAX => {
-                    // fds no message announced: never let a peer park descriptors in the daemon.
-                    tracing::warn!(client = client.id, "client passed {} unclaimed fds; closing", rb.fds.len());
-                    return;
+            biased;
+            _ = client.wake.notified() => {}
+            r = stream.writable(), if blocked => if r.is_err() { return },
+            r = stream.read_with(rb, want, |data, fds| {
+                cx.pass = cx.process(data, fds);
+                cx.pass.used
+            }), if cx.held.is_none() => {
+                match r {
+                    Ok(0) => return,
+                    Ok(_) => {
+                        let pass = std::mem::take(&mut cx.pass);
+                        want = pass.want;
+                        rb_ready = cx.held.is_some();
+                        if send_batch(client, stream).is_err() || pass.fatal {
+                            return;
+                        }
+                        if rb.fds.len() > 2 * oxvirt_proto::header::NUM_FDS_MAX {
+                            // fds no message announced: never let a peer park descriptors.
+                            tracing::warn!(client = client.id, "client passed {} unclaimed fds; closing", rb.fds.len());
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::debug!(client = client.id, "read failed: {e}");
+                        return;
+                    }
                 }
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::debug!(client = client.id, "read failed: {e}");
-                    return;
-                }
-            },
-            _ = sleep => match ka.expired() {
+            }
+            _ = sleep => match cx.ka.expired() {
                 KeepaliveAction::Ping => client.send(keepalive_frame(ka::PROC_PING)),
                 KeepaliveAction::Close => {
                     tracing::warn!(client = client.id, "connection closed due to keepalive timeout");
                     return;
                 }
             },
-            _ = client.keepalive_changed.notified() => {}
-            _ = closed.changed() => return,
         }
     }
 }
 
-/// The receive buffer of a reader loop; when the loop ends for an exec-restart, the bytes not
-/// yet framed are kept on the client.
-struct KeepInput<'a> {
-    rb: RecvBuf,
-    client: &'a Client,
+/// What one framing pass did.
+#[derive(Default)]
+struct Pass {
+    /// Bytes framed and handled.
+    used: usize,
+    /// Bytes the framer needs (from the first unhandled one) before it can go on.
+    want: usize,
+    /// The input cannot be framed: close the connection.
+    fatal: bool,
 }
 
-impl Drop for KeepInput<'_> {
-    fn drop(&mut self) {
-        if self.client.detaching.load(Ordering::SeqCst) {
-            *self.client.pending_input.lock().unwrap() = self.rb.data().to_vec();
+/// What a framing pass works with (one value, so the read future captures one pointer).
+struct PassCx<'a> {
+    server: &'a Arc<Server>,
+    client: &'a Arc<Client>,
+    ka: Keepalive,
+    /// A call dispatched while the in-flight limit was reached: spawned once a slot frees; no
+    /// further input is read meanwhile.
+    held: Option<crate::program::ReplyFuture>,
+    max_inflight: usize,
+    /// The result of the pass run inside the last read.
+    pass: Pass,
+}
+
+impl PassCx<'_> {
+    fn process(&mut self, data: &[u8], fds: &mut VecDeque<OwnedFd>) -> Pass {
+        process(
+            self.server,
+            self.client,
+            data,
+            fds,
+            &mut self.ka,
+            &mut self.held,
+            self.max_inflight,
+        )
+    }
+}
+
+/// Frame and handle the calls at the start of `data` (fds passed so far in `fds`); replies
+/// go to this thread's batch. Stops at an incomplete frame, a held call, or a closing client.
+fn process(
+    server: &Arc<Server>,
+    client: &Arc<Client>,
+    data: &[u8],
+    fds: &mut VecDeque<OwnedFd>,
+    ka: &mut Keepalive,
+    held: &mut Option<crate::program::ReplyFuture>,
+    max_inflight: usize,
+) -> Pass {
+    let mut pass = Pass::default();
+    loop {
+        if held.is_some() || client.is_closed() {
+            return pass;
+        }
+        let buf = &data[pass.used..];
+        let (len, header, nfds) = match frame::parse(buf) {
+            Ok(Parsed::Need(n)) => {
+                pass.want = n;
+                return pass;
+            }
+            Ok(Parsed::Frame { len, header, nfds }) => (len, header, nfds),
+            Err(e) => {
+                tracing::warn!(client = client.id, "{e}; closing connection");
+                pass.fatal = true;
+                return pass;
+            }
+        };
+        if buf.len() < len + nfds {
+            pass.want = len + nfds;
+            return pass;
+        }
+        if fds.len() < nfds {
+            tracing::warn!(client = client.id, "announced fds did not arrive; closing");
+            pass.fatal = true;
+            return pass;
+        }
+        let passed: Vec<OwnedFd> = fds.drain(..nfds).collect();
+        ka.received(Instant::now());
+        let off = frame::payload_offset(&header);
+        let body = if off <= len { &buf[off..len] } else { &[][..] };
+        pass.used += len + nfds;
+        if let Some(fut) = handle(server, client, &header, body, passed) {
+            if client.inflight.load(Ordering::SeqCst) < max_inflight {
+                spawn_call(client, fut);
+            } else {
+                *held = Some(fut);
+            }
         }
     }
 }
 
-enum Flow {
-    Continue,
-    Spawn(crate::program::ReplyFuture),
+/// Run a call answered later in its own task; it counts as in flight until it is answered.
+fn spawn_call(client: &Arc<Client>, fut: crate::program::ReplyFuture) {
+    /// Releases the in-flight slot even if the call panics.
+    struct Slot(Arc<Client>);
+    impl Drop for Slot {
+        fn drop(&mut self) {
+            self.0.inflight.fetch_sub(1, Ordering::SeqCst);
+            self.0.wake.notify_one();
+        }
+    }
+    client.inflight.fetch_add(1, Ordering::SeqCst);
+    let slot = Slot(client.clone());
+    tokio::spawn(async move {
+        let reply = fut.await;
+        deliver(&slot.0, reply);
+        drop(slot);
+    });
+}
+
+/// Largest batch buffer a thread keeps between passes.
+const BATCH_KEEP: usize = 256 * 1024;
+
+thread_local! {
+    /// Replies produced by one framing pass, written with one `send` after it. Per thread, so
+    /// idle connections hold no output buffer.
+    static BATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A reply produced inside a framing pass (on the connection task).
+fn emit(client: &Client, reply: Reply) {
+    match reply {
+        Reply::None => {}
+        Reply::Frame(f) => BATCH.with(|b| b.borrow_mut().extend_from_slice(&f)),
+        Reply::FrameWithFds(f, fds) => {
+            queue_batch(client);
+            push_or_drop(client, Out::Frame(f, fds));
+        }
+        Reply::CloseAfter(f) => {
+            BATCH.with(|b| b.borrow_mut().extend_from_slice(&f));
+            queue_batch(client);
+            client.out.push(Out::Close);
+            client.close();
+        }
+    }
+}
+
+/// Move the batch into the client's queue (before a frame that must go through it).
+fn queue_batch(client: &Client) {
+    let frame = BATCH.with(|b| {
+        let mut b = b.borrow_mut();
+        let f = b.to_vec();
+        b.clear();
+        f
+    });
+    if !frame.is_empty() {
+        push_or_drop(client, Out::Frame(frame, Vec::new()));
+    }
+}
+
+fn push_or_drop(client: &Client, m: Out) {
+    if !client.out.push(m) {
+        tracing::warn!(
+            client = client.id,
+            "client is not reading its replies; dropping it"
+        );
+        client.close();
+    }
+}
+
+/// After a pass: write the batch at once if nothing is queued before it, and queue what the
+/// socket did not take.
+fn send_batch(client: &Client, stream: &Stream) -> std::io::Result<()> {
+    BATCH.with(|b| {
+        let mut b = b.borrow_mut();
+        if b.is_empty() {
+            return Ok(());
+        }
+        let mut sent = 0;
+        let mut s = client.out.s.lock().unwrap();
+        let mut res = Ok(());
+        if s.q.is_empty() {
+            match stream.try_send(&[IoSlice::new(&b)]) {
+                Ok(n) => sent = n,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => {
+                    sent = b.len();
+                    res = Err(e);
+                }
+            }
+        }
+        if sent < b.len() && !s.push(Out::Frame(b[sent..].to_vec(), Vec::new())) {
+            tracing::warn!(
+                client = client.id,
+                "client is not reading its replies; dropping it"
+            );
+            client.close();
+        }
+        drop(s);
+        b.clear();
+        if b.capacity() > BATCH_KEEP {
+            *b = Vec::new();
+        }
+        res
+    })
 }
 
 fn keepalive_frame(proc_: i32) -> Vec<u8> {
     frame::message(ka::PROGRAM, ka::VERSION, proc_, 0, &())
 }
 
-/// Route one frame: keepalive, unknown programs, then the program's dispatch.
+/// Route one frame: keepalive, unknown programs, then the program's dispatch. Replies go to
+/// the pass's batch; a call answered later is returned.
 fn handle(
     server: &Arc<Server>,
     client: &Arc<Client>,
     h: &Header,
     body: &[u8],
     fds: Vec<OwnedFd>,
-) -> Flow {
+) -> Option<crate::program::ReplyFuture> {
     if h.prog == ka::PROGRAM && h.vers == ka::VERSION && h.kind == MsgType::Message {
         if h.proc_ == ka::PROC_PING {
-            client.send(keepalive_frame(ka::PROC_PONG));
+            emit(client, Reply::Frame(keepalive_frame(ka::PROC_PONG)));
         }
-        return Flow::Continue;
+        return None;
     }
     let is_call = matches!(h.kind, MsgType::Call | MsgType::CallWithFds);
     let Some(program) = server.program(h.prog, h.vers) else {
@@ -566,13 +809,13 @@ fn handle(
                 ErrorDomain::Rpc,
                 format!("Cannot find program {} version {}", h.prog, h.vers),
             );
-            client.send(frame::reply_err(h, &e));
+            emit(client, Reply::Frame(frame::reply_err(h, &e)));
         }
-        return Flow::Continue;
+        return None;
     };
     if !is_call {
         // Replies, events and stream packets from a client are dropped (no streams yet).
-        return Flow::Continue;
+        return None;
     }
     if h.status != MsgStatus::Ok {
         let e = VirError::bare(
@@ -580,18 +823,19 @@ fn handle(
             ErrorDomain::Rpc,
             format!("Unexpected message status {}", h.status.to_i32()),
         );
-        client.send(frame::reply_err(h, &e));
-        return Flow::Continue;
+        emit(client, Reply::Frame(frame::reply_err(h, &e)));
+        return None;
     }
     match program.dispatch(client, h, body, fds) {
         Dispatched::Now(reply) => {
-            deliver(client, reply);
-            Flow::Continue
+            emit(client, reply);
+            None
         }
-        Dispatched::Later(fut) => Flow::Spawn(fut),
+        Dispatched::Later(fut) => Some(fut),
     }
 }
 
+/// A reply computed by another task: queue it and wake the connection task.
 fn deliver(client: &Client, reply: Reply) {
     let msg = match reply {
         Reply::None => return,
@@ -604,13 +848,8 @@ fn deliver(client: &Client, reply: Reply) {
             return;
         }
     };
-    if !client.out.push(msg) {
-        tracing::warn!(
-            client = client.id,
-            "client is not reading its replies; dropping it"
-        );
-        client.close();
-    }
+    push_or_drop(client, msg);
+    client.wake.notify_one();
 }
 
 #[cfg(test)]

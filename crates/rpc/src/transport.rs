@@ -4,9 +4,9 @@
 //! with `recvmsg`, because a plain `read` would silently close passed fds). Writes send bytes,
 //! then each fd with its own one-byte `sendmsg`, as libvirt does.
 
-use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags};
+use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
 use std::collections::VecDeque;
-use std::io::{self, IoSlice, IoSliceMut};
+use std::io::{self, IoSlice};
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use tokio::io::unix::AsyncFd;
@@ -50,18 +50,19 @@ impl RecvBuf {
         &self.buf[self.start..]
     }
 
-    /// Mark `n` bytes consumed. An emptied buffer gives its memory back when it had grown
-    /// large, so idle connections cost almost nothing.
+    /// Mark `n` bytes consumed. An emptied buffer gives its memory back: it only ever holds
+    /// the part of a message that has not fully arrived, so idle connections hold none.
     pub fn consume(&mut self, n: usize) {
         self.start += n;
         if self.start == self.buf.len() {
             self.start = 0;
-            if self.buf.capacity() > 64 * 1024 {
-                self.buf = Vec::new();
-            } else {
-                self.buf.clear();
-            }
+            self.buf = Vec::new();
         }
+    }
+
+    /// The unconsumed bytes and the unclaimed fds, borrowed together.
+    pub fn split(&mut self) -> (&[u8], &mut VecDeque<OwnedFd>) {
+        (&self.buf[self.start..], &mut self.fds)
     }
 
     /// A buffer holding bytes that were read before an exec-restart and not yet framed.
@@ -158,9 +159,24 @@ impl Stream {
     /// Wait for data and read some into `rb`; `want` is how many unconsumed bytes the framer
     /// needs. Returns the number of bytes read (0 = peer closed). Cancel-safe.
     pub async fn read_into(&self, rb: &mut RecvBuf, want: usize) -> io::Result<usize> {
-        let raw = self.fd.get_ref().as_raw_fd();
-        let unix = self.is_unix();
+        self.read_with(rb, want, |_, _| 0).await
+    }
+
+    /// Wait for data, read once, and let `f` consume a prefix of what is buffered: `f` gets the
+    /// unconsumed bytes and the fds received so far, and returns how many bytes it used. When
+    /// `rb` was empty (the usual case: whole messages arrive in one read) `f` sees the bytes
+    /// where they landed, a per-thread buffer, and only what it leaves is copied into `rb`; so
+    /// an idle connection holds no receive buffer and a message costs no allocation. `f` runs
+    /// synchronously, at most once per call, and must not read from any socket. Returns the number of bytes read
+    /// (0 = peer closed; `f` is not called then). Cancel-safe.
+    pub async fn read_with(
+        &self,
+        rb: &mut RecvBuf,
+        want: usize,
+        mut f: impl FnMut(&[u8], &mut VecDeque<OwnedFd>) -> usize,
+    ) -> io::Result<usize> {
         loop {
+            let raw = self.fd.get_ref().as_raw_fd();
             let mut guard = self.fd.readable().await?;
             let res = SCRATCH.with(|scratch| {
                 let mut scratch = scratch.borrow_mut();
@@ -168,16 +184,23 @@ impl Stream {
                     .saturating_sub(rb.data().len())
                     .clamp(4096, SCRATCH_SIZE);
                 let spare = &mut scratch[..room];
-                let r = if unix {
-                    let mut got_fds = Vec::new();
-                    let r = recv_with_fds(raw, spare, &mut got_fds);
-                    rb.fds.extend(got_fds);
-                    r
+                let r = if self.is_unix() {
+                    recv_with_fds(raw, spare, &mut rb.fds)
                 } else {
                     nix::sys::socket::recv(raw, spare, MsgFlags::empty()).map_err(io::Error::from)
                 };
                 if let Ok(n) = r {
-                    rb.append(&scratch[..n]);
+                    if n > 0 {
+                        if rb.data().is_empty() {
+                            let used = f(&scratch[..n], &mut rb.fds).min(n);
+                            rb.append(&scratch[used..n]);
+                        } else {
+                            rb.append(&scratch[..n]);
+                            let RecvBuf { buf, start, fds } = &mut *rb;
+                            let used = f(&buf[*start..], fds);
+                            rb.consume(used.min(rb.data().len()));
+                        }
+                    }
                 }
                 r.map(|n| (n, room))
             });
@@ -196,6 +219,73 @@ impl Stream {
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// One non-blocking send of as much of `bufs` as the socket takes (no SIGPIPE). Returns
+    /// the bytes written; `WouldBlock` when the socket is full (wait with [`Stream::writable`]).
+    pub fn try_send(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        let raw = self.fd.get_ref().as_raw_fd();
+        loop {
+            let r = if bufs.len() == 1 {
+                nix::sys::socket::send(
+                    raw,
+                    &bufs[0],
+                    MsgFlags::MSG_NOSIGNAL | MsgFlags::MSG_DONTWAIT,
+                )
+            } else {
+                sendmsg::<()>(
+                    raw,
+                    bufs,
+                    &[],
+                    MsgFlags::MSG_NOSIGNAL | MsgFlags::MSG_DONTWAIT,
+                    None,
+                )
+            };
+            match r {
+                Ok(0) if bufs.iter().any(|b| !b.is_empty()) => {
+                    return Err(io::ErrorKind::WriteZero.into())
+                }
+                Ok(n) => return Ok(n),
+                Err(nix::errno::Errno::EINTR) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// One non-blocking attempt to pass `fd` with its dummy byte. `WouldBlock` when full.
+    pub fn try_send_fd(&self, fd: &OwnedFd) -> io::Result<()> {
+        if !self.is_unix() {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "fd passing needs a UNIX socket",
+            ));
+        }
+        let raw = self.fd.get_ref().as_raw_fd();
+        let fds = [fd.as_raw_fd()];
+        loop {
+            let iov = [IoSlice::new(&[0u8])];
+            let cmsg = [ControlMessage::ScmRights(&fds)];
+            match sendmsg::<()>(
+                raw,
+                &iov,
+                &cmsg,
+                MsgFlags::MSG_NOSIGNAL | MsgFlags::MSG_DONTWAIT,
+                None,
+            ) {
+                Ok(_) => return Ok(()),
+                Err(nix::errno::Errno::EINTR) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Wait until the socket may take more bytes (after a send reported `WouldBlock`).
+    /// Cancel-safe.
+    pub async fn writable(&self) -> io::Result<()> {
+        let mut guard = self.fd.writable().await?;
+        // The caller retries its send; a still-full socket then waits for the next edge.
+        guard.clear_ready();
+        Ok(())
     }
 
     /// Write all of `data`.
@@ -262,21 +352,57 @@ impl Stream {
     }
 }
 
-fn recv_with_fds(fd: RawFd, spare: &mut [u8], out: &mut Vec<OwnedFd>) -> io::Result<usize> {
-    let mut cmsg = nix::cmsg_space!([RawFd; 32]);
-    let mut iov = [IoSliceMut::new(spare)];
-    let msg = recvmsg::<()>(fd, &mut iov, Some(&mut cmsg), MsgFlags::MSG_CMSG_CLOEXEC)
-        .map_err(io::Error::from)?;
-    for c in msg.cmsgs().map_err(io::Error::from)? {
-        if let ControlMessageOwned::ScmRights(fds) = c {
-            for f in fds {
+/// `recvmsg` with room for 32 passed fds, the control buffer on the stack (nix's `cmsg_space!`
+/// allocates one per call). Received fds are appended to `out` (FD_CLOEXEC set).
+fn recv_with_fds(fd: RawFd, spare: &mut [u8], out: &mut VecDeque<OwnedFd>) -> io::Result<usize> {
+    const MAX_FDS: usize = 32;
+    #[repr(C, align(8))]
+    struct Cmsg([u8; 256]);
+    // SAFETY: CMSG_SPACE only computes a size.
+    let need = unsafe { libc::CMSG_SPACE((MAX_FDS * std::mem::size_of::<RawFd>()) as u32) };
+    debug_assert!(need as usize <= 256);
+    let mut cmsg = Cmsg([0; 256]);
+    let mut iov = libc::iovec {
+        iov_base: spare.as_mut_ptr().cast(),
+        iov_len: spare.len(),
+    };
+    // SAFETY: an all-zero msghdr is a valid empty header; the fields set below point at live
+    // buffers (`iov`, `cmsg`) that outlive the call.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cmsg.0.as_mut_ptr().cast();
+    msg.msg_controllen = need as _;
+    // SAFETY: `msg` describes writable buffers of the stated lengths for the whole call.
+    let n = unsafe { libc::recvmsg(fd, &mut msg, libc::MSG_CMSG_CLOEXEC) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `msg` was filled by the kernel; CMSG_FIRSTHDR/NXTHDR walk only within
+    // `msg_controllen` bytes of our buffer.
+    let mut c = unsafe { libc::CMSG_FIRSTHDR(&msg) };
+    while !c.is_null() {
+        // SAFETY: `c` points at a complete cmsghdr inside the control buffer (checked by the
+        // CMSG macros).
+        let h = unsafe { &*c };
+        if h.cmsg_level == libc::SOL_SOCKET && h.cmsg_type == libc::SCM_RIGHTS {
+            // SAFETY: CMSG_LEN(0) is the header size; the data that follows holds
+            // `cmsg_len - CMSG_LEN(0)` bytes of fds.
+            let data_len = h.cmsg_len as usize - unsafe { libc::CMSG_LEN(0) } as usize;
+            // SAFETY: CMSG_DATA points at that data inside the control buffer.
+            let data = unsafe { libc::CMSG_DATA(c) } as *const RawFd;
+            for i in 0..data_len / std::mem::size_of::<RawFd>() {
+                // SAFETY: `i` is within the fd array; the data may be unaligned.
+                let f = unsafe { std::ptr::read_unaligned(data.add(i)) };
                 // SAFETY: the kernel just installed `f` in our fd table for this message;
                 // nothing else owns it, so taking ownership here is the only reference.
-                out.push(unsafe { OwnedFd::from_raw_fd(f) });
+                out.push_back(unsafe { OwnedFd::from_raw_fd(f) });
             }
         }
+        // SAFETY: as for CMSG_FIRSTHDR.
+        c = unsafe { libc::CMSG_NXTHDR(&msg, c) };
     }
-    Ok(msg.bytes)
+    Ok(n as usize)
 }
 
 #[cfg(test)]
