@@ -12,13 +12,15 @@ use oxvirt_virerror::{ErrorCode, ErrorDomain, VirError};
 use std::any::Any;
 use std::cell::RefCell;
 use std::collections::VecDeque;
+use std::future::Future;
 use std::io::IoSlice;
 use std::net::SocketAddr;
 use std::os::fd::OwnedFd;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
-use tokio::sync::Notify;
 
 /// Frames queued for one client before it is considered stuck and dropped.
 pub const OUT_QUEUE: usize = 1024;
@@ -197,7 +199,7 @@ pub struct Client {
     closed: AtomicBool,
     /// Wakes the connection task: something was queued, the client is closing, keepalive was
     /// switched on, or a spawned call finished.
-    wake: Notify,
+    wake: WakeSlot,
     keepalive_on: AtomicBool,
     /// Calls spawned and not yet answered (bounded by `max_client_requests`).
     inflight: AtomicUsize,
@@ -257,13 +259,13 @@ impl Client {
             );
             self.close();
         }
-        self.wake.notify_one();
+        self.wake.wake();
     }
 
     /// Close the connection (admin client-disconnect, CONNECT_CLOSE, daemon shutdown).
     pub fn close(&self) {
         self.closed.store(true, Ordering::SeqCst);
-        self.wake.notify_one();
+        self.wake.wake();
     }
 
     /// True once the connection is closing.
@@ -274,7 +276,7 @@ impl Client {
     /// Start server PINGs for this client (it asked with CONNECT_SUPPORTS_FEATURE 10).
     pub fn start_keepalive(&self) {
         self.keepalive_on.store(true, Ordering::Relaxed);
-        self.wake.notify_one();
+        self.wake.wake();
     }
 
     /// A client attached to no socket: what it is sent stays queued until [`Client::take_out`].
@@ -310,7 +312,7 @@ impl Client {
             authenticated: AtomicBool::new(authenticated),
             out: OutQueue::default(),
             closed: AtomicBool::new(false),
-            wake: Notify::new(),
+            wake: WakeSlot::default(),
             keepalive_on: AtomicBool::new(false),
             inflight: AtomicUsize::new(0),
             ext: Mutex::new(Vec::new()),
@@ -427,56 +429,19 @@ pub(crate) async fn serve(
 /// One task per connection: it reads, frames and dispatches, and writes the replies itself
 /// (the replies to everything one read brought go out in one `send`); what the socket does
 /// not take at once, and what other tasks send (events, replies computed later), waits in the
-/// client's queue until the socket is writable.
-pub(crate) async fn run(server: Arc<Server>, client: Arc<Client>, stream: Stream) {
+/// client's queue until the socket is writable. The task is a hand-written state machine
+/// rather than an `async fn` with `select!`: it polls the socket's readiness directly instead
+/// of keeping readiness futures, which keeps an idle connection's task at a few hundred bytes.
+pub(crate) fn run(
+    server: Arc<Server>,
+    client: Arc<Client>,
+    stream: Stream,
+) -> impl Future<Output = ()> + Send + 'static {
     tracing::debug!(client = client.id, server = %server.name, identity = ?client.identity, "client connected");
     let pending = std::mem::take(&mut *client.pending_input.lock().unwrap());
-    let mut rb = RecvBuf::with_pending(pending);
-    serve_loop(&server, &client, &stream, &mut rb).await;
-    client.close();
-    // Write what is queued (the CONNECT_CLOSE reply, replies before an exec-restart), bounded:
-    // a peer that does not read cannot hold the connection open.
-    let _ = tokio::time::timeout(Duration::from_secs(5), drain(&client, &stream)).await;
-    if client.detaching.load(Ordering::SeqCst) {
-        *client.pending_input.lock().unwrap() = rb.data().to_vec();
-        let pending = std::mem::take(&mut *client.pending_input.lock().unwrap());
-        let fd = stream.into_fd();
-        server.detached(
-            &client,
-            DetachedClient {
-                client: client.clone(),
-                fd,
-                pending,
-            },
-        );
-        tracing::debug!(client = client.id, "client detached for exec-restart");
-        return;
-    }
-    stream.shutdown();
-    server.unregister(&client);
-    tracing::debug!(client = client.id, "client disconnected");
-}
-
-/// Write the queue out, waiting for the socket as needed, up to a `Close` marker.
-async fn drain(client: &Client, stream: &Stream) {
-    loop {
-        match flush(&client.out, stream) {
-            Ok(Flushed::Blocked) => {
-                if stream.writable().await.is_err() {
-                    return;
-                }
-            }
-            _ => return,
-        }
-    }
-}
-
-async fn serve_loop(server: &Arc<Server>, client: &Arc<Client>, stream: &Stream, rb: &mut RecvBuf) {
     let limits = server.limits();
-    let max_inflight = limits.max_client_requests.max(1);
-    let mut cx = PassCx {
-        server,
-        client,
+    let rb_ready = !pending.is_empty();
+    Connection {
         ka: Keepalive::new(
             KeepaliveConfig {
                 interval: limits.keepalive_interval,
@@ -484,104 +449,289 @@ async fn serve_loop(server: &Arc<Server>, client: &Arc<Client>, stream: &Stream,
             },
             Instant::now(),
         ),
+        max_inflight: limits.max_client_requests.max(1),
+        server,
+        client,
+        stream: Some(stream),
+        rb: RecvBuf::with_pending(pending),
         held: None,
-        max_inflight,
-        pass: Pass::default(),
-    };
-    // `rb` may hold whole frames not handled yet (restored input, or input left behind when
-    // a call was held).
-    let mut rb_ready = !rb.data().is_empty();
-    let mut want = 0;
-    let mut timer: Option<std::pin::Pin<Box<tokio::time::Sleep>>> = None;
-    loop {
-        if client.is_closed() {
+        rb_ready,
+        want: 0,
+        timer: None,
+        draining: false,
+    }
+}
+
+/// A connection task's state.
+struct Connection {
+    server: Arc<Server>,
+    client: Arc<Client>,
+    /// Taken when the connection ends (detached for an exec-restart, or shut down).
+    stream: Option<Stream>,
+    rb: RecvBuf,
+    ka: Keepalive,
+    /// A call dispatched while the in-flight limit was reached: spawned once a slot frees; no
+    /// further input is read meanwhile.
+    held: Option<crate::program::ReplyFuture>,
+    max_inflight: usize,
+    /// `rb` may hold whole frames not handled yet (restored input, or input left behind when
+    /// a call was held).
+    rb_ready: bool,
+    /// Bytes the framer needs before it can go on.
+    want: usize,
+    /// The keepalive timer (once the client asked for keepalive), then the drain deadline.
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// Serving is over: queued frames are being written out before the connection ends.
+    draining: bool,
+}
+
+/// Why serving stopped.
+struct Stop;
+
+impl Future for Connection {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        if this.stream.is_none() {
+            return Poll::Ready(());
+        }
+        if !this.draining {
+            match this.serve(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Stop) => {
+                    this.client.close();
+                    // Write what is queued (the CONNECT_CLOSE reply, replies before an
+                    // exec-restart), bounded: a peer that does not read cannot hold the
+                    // connection open.
+                    this.draining = true;
+                    this.timer = Some(Box::pin(tokio::time::sleep(Duration::from_secs(5))));
+                }
+            }
+        }
+        if this.drain(cx).is_pending() {
+            return Poll::Pending;
+        }
+        this.finish();
+        Poll::Ready(())
+    }
+}
+
+impl Connection {
+    fn stream(&self) -> &Stream {
+        self.stream.as_ref().expect("open until finished")
+    }
+
+    /// Serve until the connection should end.
+    fn serve(&mut self, cx: &mut Context<'_>) -> Poll<Stop> {
+        let client = self.client.clone();
+        loop {
+            if client.is_closed() {
+                return Poll::Ready(Stop);
+            }
+            if let Some(fut) = self.held.take() {
+                if client.inflight.load(Ordering::SeqCst) < self.max_inflight {
+                    spawn_call(&client, fut);
+                } else {
+                    self.held = Some(fut);
+                }
+            }
+            if self.rb_ready && self.held.is_none() {
+                let (data, fds) = self.rb.split();
+                let pass = process(
+                    &self.server,
+                    &client,
+                    data,
+                    fds,
+                    &mut self.ka,
+                    &mut self.held,
+                    self.max_inflight,
+                );
+                self.rb.consume(pass.used);
+                self.want = pass.want;
+                self.rb_ready = self.held.is_some();
+                if send_batch(&client, self.stream()).is_err() || pass.fatal {
+                    return Poll::Ready(Stop);
+                }
+            }
+            let blocked = if client.out.is_empty() {
+                false
+            } else {
+                match flush(&client.out, self.stream()) {
+                    Ok(Flushed::Empty) => false,
+                    Ok(Flushed::Blocked) => true,
+                    Ok(Flushed::Close) | Err(_) => return Poll::Ready(Stop),
+                }
+            };
+            // The keepalive timer exists only once the client asked for keepalive (boxed:
+            // most connections never do).
+            let deadline = if client.keepalive_on.load(Ordering::Relaxed) {
+                self.ka.deadline()
+            } else {
+                None
+            };
+            match (deadline, &mut self.timer) {
+                (Some(d), Some(t)) => {
+                    if t.deadline() != d.into() {
+                        t.as_mut().reset(d.into())
+                    }
+                }
+                (Some(d), None) => self.timer = Some(Box::pin(tokio::time::sleep_until(d.into()))),
+                (None, _) => self.timer = None,
+            }
+
+            // Poll every source; go round again if any made progress.
+            let mut progress = client.wake.poll(cx);
+            if blocked {
+                match self.stream().poll_writable(cx) {
+                    Poll::Ready(Ok(())) => progress = true,
+                    Poll::Ready(Err(_)) => return Poll::Ready(Stop),
+                    Poll::Pending => {}
+                }
+            }
+            if self.held.is_none() {
+                let mut pass = Pass::default();
+                let Connection {
+                    server,
+                    stream,
+                    rb,
+                    ka,
+                    held,
+                    max_inflight,
+                    want,
+                    ..
+                } = self;
+                let stream = stream.as_ref().expect("open until finished");
+                let r = stream.poll_read_with(cx, rb, *want, |data, fds| {
+                    pass = process(server, &client, data, fds, ka, held, *max_inflight);
+                    pass.used
+                });
+                match r {
+                    Poll::Pending => {}
+                    Poll::Ready(Ok(0)) => return Poll::Ready(Stop),
+                    Poll::Ready(Ok(_)) => {
+                        progress = true;
+                        self.want = pass.want;
+                        self.rb_ready = self.held.is_some();
+                        if send_batch(&client, self.stream()).is_err() || pass.fatal {
+                            return Poll::Ready(Stop);
+                        }
+                        if self.rb.fds.len() > 2 * oxvirt_proto::header::NUM_FDS_MAX {
+                            // fds no message announced: never let a peer park descriptors.
+                            tracing::warn!(
+                                client = client.id,
+                                "client passed {} unclaimed fds; closing",
+                                self.rb.fds.len()
+                            );
+                            return Poll::Ready(Stop);
+                        }
+                    }
+                    Poll::Ready(Err(e)) => {
+                        tracing::debug!(client = client.id, "read failed: {e}");
+                        return Poll::Ready(Stop);
+                    }
+                }
+            }
+            if let Some(t) = self.timer.as_mut() {
+                if t.as_mut().poll(cx).is_ready() {
+                    progress = true;
+                    match self.ka.expired() {
+                        KeepaliveAction::Ping => client.send(keepalive_frame(ka::PROC_PING)),
+                        KeepaliveAction::Close => {
+                            tracing::warn!(
+                                client = client.id,
+                                "connection closed due to keepalive timeout"
+                            );
+                            return Poll::Ready(Stop);
+                        }
+                    }
+                }
+            }
+            if !progress {
+                return Poll::Pending;
+            }
+        }
+    }
+
+    /// Write the queue out up to a `Close` marker, or until the drain deadline passes.
+    fn drain(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        loop {
+            match flush(&self.client.out, self.stream()) {
+                Ok(Flushed::Blocked) => match self.stream().poll_writable(cx) {
+                    Poll::Ready(Ok(())) => continue,
+                    Poll::Ready(Err(_)) => return Poll::Ready(()),
+                    Poll::Pending => {
+                        let expired = self
+                            .timer
+                            .as_mut()
+                            .map_or(true, |t| t.as_mut().poll(cx).is_ready());
+                        return if expired {
+                            Poll::Ready(())
+                        } else {
+                            Poll::Pending
+                        };
+                    }
+                },
+                _ => return Poll::Ready(()),
+            }
+        }
+    }
+
+    /// Hand the socket over for an exec-restart, or shut it down and unregister.
+    fn finish(&mut self) {
+        let stream = self.stream.take().expect("finished once");
+        let client = &self.client;
+        if client.detaching.load(Ordering::SeqCst) {
+            let pending = self.rb.data().to_vec();
+            let fd = stream.into_fd();
+            self.server.detached(
+                client,
+                DetachedClient {
+                    client: client.clone(),
+                    fd,
+                    pending,
+                },
+            );
+            tracing::debug!(client = client.id, "client detached for exec-restart");
             return;
         }
-        if let Some(fut) = cx.held.take() {
-            if client.inflight.load(Ordering::SeqCst) < max_inflight {
-                spawn_call(client, fut);
-            } else {
-                cx.held = Some(fut);
+        stream.shutdown();
+        drop(stream);
+        self.server.unregister(client);
+        tracing::debug!(client = client.id, "client disconnected");
+    }
+}
+
+/// The connection task's wake-up: set by other tasks (something queued, closing, keepalive
+/// switched on, a spawned call finished), taken by the connection task's poll.
+#[derive(Debug, Default)]
+struct WakeSlot {
+    woken: AtomicBool,
+    waker: Mutex<Option<Waker>>,
+}
+
+impl WakeSlot {
+    fn wake(&self) {
+        self.woken.store(true, Ordering::SeqCst);
+        let w = self.waker.lock().unwrap().take();
+        if let Some(w) = w {
+            w.wake();
+        }
+    }
+
+    /// True if woken since the last poll; else the task's waker is kept for [`WakeSlot::wake`].
+    fn poll(&self, cx: &mut Context<'_>) -> bool {
+        if self.woken.swap(false, Ordering::SeqCst) {
+            return true;
+        }
+        {
+            let mut w = self.waker.lock().unwrap();
+            match &*w {
+                Some(old) if old.will_wake(cx.waker()) => {}
+                _ => *w = Some(cx.waker().clone()),
             }
         }
-        if rb_ready && cx.held.is_none() {
-            let (data, fds) = rb.split();
-            let pass = cx.process(data, fds);
-            rb.consume(pass.used);
-            want = pass.want;
-            rb_ready = cx.held.is_some();
-            if send_batch(client, stream).is_err() || pass.fatal {
-                return;
-            }
-        }
-        let blocked = if client.out.is_empty() {
-            false
-        } else {
-            match flush(&client.out, stream) {
-                Ok(Flushed::Empty) => false,
-                Ok(Flushed::Blocked) => true,
-                Ok(Flushed::Close) | Err(_) => return,
-            }
-        };
-        // The keepalive timer exists only once the client asked for keepalive (boxed: most
-        // connections never do, and it would double the connection task's size).
-        let deadline = if client.keepalive_on.load(Ordering::Relaxed) {
-            cx.ka.deadline()
-        } else {
-            None
-        };
-        match (deadline, &mut timer) {
-            (Some(d), Some(t)) => {
-                if t.deadline() != d.into() {
-                    t.as_mut().reset(d.into())
-                }
-            }
-            (Some(d), None) => timer = Some(Box::pin(tokio::time::sleep_until(d.into()))),
-            (None, _) => timer = None,
-        }
-        let sleep = async {
-            match timer.as_mut() {
-                Some(t) => t.as_mut().await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            biased;
-            _ = client.wake.notified() => {}
-            r = stream.writable(), if blocked => if r.is_err() { return },
-            r = stream.read_with(rb, want, |data, fds| {
-                cx.pass = cx.process(data, fds);
-                cx.pass.used
-            }), if cx.held.is_none() => {
-                match r {
-                    Ok(0) => return,
-                    Ok(_) => {
-                        let pass = std::mem::take(&mut cx.pass);
-                        want = pass.want;
-                        rb_ready = cx.held.is_some();
-                        if send_batch(client, stream).is_err() || pass.fatal {
-                            return;
-                        }
-                        if rb.fds.len() > 2 * oxvirt_proto::header::NUM_FDS_MAX {
-                            // fds no message announced: never let a peer park descriptors.
-                            tracing::warn!(client = client.id, "client passed {} unclaimed fds; closing", rb.fds.len());
-                            return;
-                        }
-                    }
-                    Err(e) => {
-                        tracing::debug!(client = client.id, "read failed: {e}");
-                        return;
-                    }
-                }
-            }
-            _ = sleep => match cx.ka.expired() {
-                KeepaliveAction::Ping => client.send(keepalive_frame(ka::PROC_PING)),
-                KeepaliveAction::Close => {
-                    tracing::warn!(client = client.id, "connection closed due to keepalive timeout");
-                    return;
-                }
-            },
-        }
+        self.woken.swap(false, Ordering::SeqCst)
     }
 }
 
@@ -594,33 +744,6 @@ struct Pass {
     want: usize,
     /// The input cannot be framed: close the connection.
     fatal: bool,
-}
-
-/// What a framing pass works with (one value, so the read future captures one pointer).
-struct PassCx<'a> {
-    server: &'a Arc<Server>,
-    client: &'a Arc<Client>,
-    ka: Keepalive,
-    /// A call dispatched while the in-flight limit was reached: spawned once a slot frees; no
-    /// further input is read meanwhile.
-    held: Option<crate::program::ReplyFuture>,
-    max_inflight: usize,
-    /// The result of the pass run inside the last read.
-    pass: Pass,
-}
-
-impl PassCx<'_> {
-    fn process(&mut self, data: &[u8], fds: &mut VecDeque<OwnedFd>) -> Pass {
-        process(
-            self.server,
-            self.client,
-            data,
-            fds,
-            &mut self.ka,
-            &mut self.held,
-            self.max_inflight,
-        )
-    }
 }
 
 /// Frame and handle the calls at the start of `data` (fds passed so far in `fds`); replies
@@ -683,7 +806,7 @@ fn spawn_call(client: &Arc<Client>, fut: crate::program::ReplyFuture) {
     impl Drop for Slot {
         fn drop(&mut self) {
             self.0.inflight.fetch_sub(1, Ordering::SeqCst);
-            self.0.wake.notify_one();
+            self.0.wake.wake();
         }
     }
     client.inflight.fetch_add(1, Ordering::SeqCst);
@@ -849,14 +972,15 @@ fn deliver(client: &Client, reply: Reply) {
         }
     };
     push_or_drop(client, msg);
-    client.wake.notify_one();
+    client.wake.wake();
 }
 
 #[cfg(test)]
 mod size_tests {
     //! Memory regression guards.
-    /// Idle connections must stay cheap: the per-connection task and client record are the
-    /// bulk of what an idle connection costs.
+    /// Idle connections must stay cheap (under 2 KiB each): the per-connection task and
+    /// client record are the bulk of what an idle connection costs. The whole figure is
+    /// guarded by `crates/daemon/tests/alloc.rs`.
     #[tokio::test]
     async fn per_connection_state_stays_small() {
         let server = crate::Server::new("x", Default::default(), vec![]);
@@ -869,8 +993,10 @@ mod size_tests {
             false,
             true,
         );
+        // The connection task is a hand-written state machine: with the task's header this
+        // stays within 384 bytes (tokio aligns task cells to 128 bytes).
         assert!(
-            std::mem::size_of_val(&f) <= 1024,
+            std::mem::size_of_val(&f) <= 512,
             "serve future is {} bytes",
             std::mem::size_of_val(&f)
         );

@@ -159,25 +159,33 @@ impl Stream {
     /// Wait for data and read some into `rb`; `want` is how many unconsumed bytes the framer
     /// needs. Returns the number of bytes read (0 = peer closed). Cancel-safe.
     pub async fn read_into(&self, rb: &mut RecvBuf, want: usize) -> io::Result<usize> {
-        self.read_with(rb, want, |_, _| 0).await
+        std::future::poll_fn(|cx| self.poll_read_with(cx, rb, want, |_, _| 0)).await
     }
 
-    /// Wait for data, read once, and let `f` consume a prefix of what is buffered: `f` gets the
-    /// unconsumed bytes and the fds received so far, and returns how many bytes it used. When
-    /// `rb` was empty (the usual case: whole messages arrive in one read) `f` sees the bytes
-    /// where they landed, a per-thread buffer, and only what it leaves is copied into `rb`; so
-    /// an idle connection holds no receive buffer and a message costs no allocation. `f` runs
-    /// synchronously, at most once per call, and must not read from any socket. Returns the number of bytes read
-    /// (0 = peer closed; `f` is not called then). Cancel-safe.
-    pub async fn read_with(
+    /// Read once if data is there, and let `f` consume a prefix of what is buffered: `f` gets
+    /// the unconsumed bytes and the fds received so far, and returns how many bytes it used.
+    /// When `rb` was empty (the usual case: whole messages arrive in one read) `f` sees the
+    /// bytes where they landed, a per-thread buffer, and only what it leaves is copied into
+    /// `rb`; so an idle connection holds no receive buffer and a message costs no allocation.
+    /// `f` runs synchronously, at most once per call, and must not read from any socket.
+    /// Ready with the number of bytes read (0 = peer closed; `f` is not called then); Pending
+    /// (the task will be woken) when there is nothing to read.
+    pub fn poll_read_with(
         &self,
+        cx: &mut std::task::Context<'_>,
         rb: &mut RecvBuf,
         want: usize,
-        mut f: impl FnMut(&[u8], &mut VecDeque<OwnedFd>) -> usize,
-    ) -> io::Result<usize> {
+        f: impl FnOnce(&[u8], &mut VecDeque<OwnedFd>) -> usize,
+    ) -> std::task::Poll<io::Result<usize>> {
+        use std::task::Poll;
+        let mut f = Some(f);
         loop {
+            let mut guard = match self.fd.poll_read_ready(cx) {
+                Poll::Ready(Ok(g)) => g,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            };
             let raw = self.fd.get_ref().as_raw_fd();
-            let mut guard = self.fd.readable().await?;
             let res = SCRATCH.with(|scratch| {
                 let mut scratch = scratch.borrow_mut();
                 let room = want
@@ -190,7 +198,7 @@ impl Stream {
                     nix::sys::socket::recv(raw, spare, MsgFlags::empty()).map_err(io::Error::from)
                 };
                 if let Ok(n) = r {
-                    if n > 0 {
+                    if let Some(f) = f.take().filter(|_| n > 0) {
                         if rb.data().is_empty() {
                             let used = f(&scratch[..n], &mut rb.fds).min(n);
                             rb.append(&scratch[used..n]);
@@ -200,6 +208,8 @@ impl Stream {
                             let used = f(&buf[*start..], fds);
                             rb.consume(used.min(rb.data().len()));
                         }
+                    } else if n > 0 {
+                        rb.append(&scratch[..n]);
                     }
                 }
                 r.map(|n| (n, room))
@@ -209,14 +219,14 @@ impl Stream {
                     if n > 0 && n < room {
                         guard.clear_ready();
                     }
-                    return Ok(n);
+                    return Poll::Ready(Ok(n));
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     guard.clear_ready();
                     continue;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
+                Err(e) => return Poll::Ready(Err(e)),
             }
         }
     }
@@ -279,13 +289,21 @@ impl Stream {
         }
     }
 
-    /// Wait until the socket may take more bytes (after a send reported `WouldBlock`).
-    /// Cancel-safe.
-    pub async fn writable(&self) -> io::Result<()> {
-        let mut guard = self.fd.writable().await?;
-        // The caller retries its send; a still-full socket then waits for the next edge.
-        guard.clear_ready();
-        Ok(())
+    /// Ready when the socket may take more bytes (after a send reported `WouldBlock`).
+    pub fn poll_writable(
+        &self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        match self.fd.poll_write_ready(cx) {
+            std::task::Poll::Ready(Ok(mut guard)) => {
+                // The caller retries its send; a still-full socket then waits for the next
+                // edge.
+                guard.clear_ready();
+                std::task::Poll::Ready(Ok(()))
+            }
+            std::task::Poll::Ready(Err(e)) => std::task::Poll::Ready(Err(e)),
+            std::task::Poll::Pending => std::task::Poll::Pending,
+        }
     }
 
     /// Write all of `data`.

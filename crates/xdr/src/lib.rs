@@ -76,6 +76,14 @@ impl<'a> Reader<'a> {
         Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
     }
 
+    /// Read a string without copying it: the bytes stay in the message (hot procedures decode
+    /// their object names this way, with no allocation). Same checks as `String`'s decoder.
+    pub fn str(&mut self) -> Result<&'a str, XdrError> {
+        let n = self.len(STRING_MAX, 1)?;
+        let b = self.take_padded(n)?;
+        std::str::from_utf8(b).map_err(|_| XdrError::BadUtf8)
+    }
+
     /// Read a length word and check it against `max` and against what remains, assuming each
     /// element takes at least `min_elem` bytes on the wire.
     pub fn len(&mut self, max: usize, min_elem: usize) -> Result<usize, XdrError> {
@@ -110,6 +118,18 @@ pub fn to_bytes<T: Xdr>(v: &T) -> Vec<u8> {
     let mut out = Vec::new();
     v.encode(&mut out);
     out
+}
+
+/// A type decoded by borrowing from the message instead of copying out of it (zero-copy
+/// variants of hot procedures' arguments).
+pub trait XdrRef<'a>: Sized {
+    /// Decode one value borrowing from `r`'s buffer.
+    fn decode_ref(r: &mut Reader<'a>) -> Result<Self, XdrError>;
+}
+
+/// Decode a borrowed value from the start of `buf` (trailing bytes ignored, as [`from_bytes`]).
+pub fn from_bytes_ref<'a, T: XdrRef<'a>>(buf: &'a [u8]) -> Result<T, XdrError> {
+    T::decode_ref(&mut Reader::new(buf))
 }
 
 /// Decode a value from the start of `buf`. Trailing bytes are ignored, as libvirtd ignores them.
