@@ -661,10 +661,10 @@ impl Connection {
                     Poll::Ready(Ok(())) => continue,
                     Poll::Ready(Err(_)) => return Poll::Ready(()),
                     Poll::Pending => {
-                        let expired = self
-                            .timer
-                            .as_mut()
-                            .map_or(true, |t| t.as_mut().poll(cx).is_ready());
+                        let expired = match self.timer.as_mut() {
+                            Some(t) => t.as_mut().poll(cx).is_ready(),
+                            None => true,
+                        };
                         return if expired {
                             Poll::Ready(())
                         } else {
