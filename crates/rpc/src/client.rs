@@ -1,6 +1,7 @@
-//! One client connection: its identity and flags (what programs see), and the two tasks that
-//! serve it: the reader loop (framing, keepalive, in-flight limit, dispatch) and the writer task
-//! (drains a bounded queue, batching frames into few writes, then passes fds).
+//! One client connection: its identity and flags (what programs see), and the one task that
+//! serves it ([`Connection`]): framing, keepalive, in-flight limit, dispatch, and the writes.
+//! The replies to the calls of one read go out in one `send` from that task; other tasks
+//! (event forwarders, calls answered later) queue frames on the client and wake it.
 
 use crate::frame::{self, Parsed};
 use crate::keepalive::{Keepalive, KeepaliveAction, KeepaliveConfig};

@@ -1,4 +1,4 @@
-//! A connected socket (UNIX or TCP) shared by a client's reader loop and writer task.
+//! A connected socket (UNIX or TCP), read and written by its client's connection task.
 //!
 //! Reads go into a [`RecvBuf`] together with any fds passed over a UNIX socket (always read
 //! with `recvmsg`, because a plain `read` would silently close passed fds). Writes send bytes,
