@@ -1,5 +1,5 @@
 //! One client connection: its identity and flags (what programs see), and the one task that
-//! serves it ([`Connection`]): framing, keepalive, in-flight limit, dispatch, and the writes.
+//! serves it (`Connection`): framing, keepalive, in-flight limit, dispatch, and the writes.
 //! The replies to the calls of one read go out in one `send` from that task; other tasks
 //! (event forwarders, calls answered later) queue frames on the client and wake it.
 

@@ -232,7 +232,7 @@ impl Stream {
     }
 
     /// One non-blocking send of as much of `bufs` as the socket takes (no SIGPIPE). Returns
-    /// the bytes written; `WouldBlock` when the socket is full (wait with [`Stream::writable`]).
+    /// the bytes written; `WouldBlock` when the socket is full (wait with [`Stream::poll_writable`]).
     pub fn try_send(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         let raw = self.fd.get_ref().as_raw_fd();
         loop {
