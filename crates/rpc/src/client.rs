@@ -25,8 +25,8 @@ use std::time::{Duration, Instant};
 
 /// Frames queued for one client before it is considered stuck and dropped.
 pub const OUT_QUEUE: usize = 1024;
-/// Bytes queued for one client beyond which it is considered stuck and dropped (a single
-/// frame, however large, is always accepted into an empty queue).
+/// Bytes queued for one client from which on it is considered stuck and dropped (a frame
+/// queued below the bound is accepted whatever its size).
 pub const OUT_QUEUE_BYTES: usize = 16 * 1024 * 1024;
 
 /// Who is on the other end.
@@ -62,8 +62,9 @@ impl OutState {
     /// Queue `m`; false if the queue is full (the client is not reading).
     fn push(&mut self, m: Out) -> bool {
         if let Out::Frame(f, _) = &m {
-            let full = self.q.len() >= OUT_QUEUE
-                || (!self.q.is_empty() && self.bytes + f.len() > OUT_QUEUE_BYTES);
+            // Bytes already queued are checked, not the new frame's: any single frame (up to
+            // the 32 MiB message limit) is accepted below the bound.
+            let full = self.q.len() >= OUT_QUEUE || self.bytes >= OUT_QUEUE_BYTES;
             if full {
                 return false;
             }
@@ -1002,5 +1003,75 @@ mod size_tests {
             std::mem::size_of_val(&f)
         );
         assert!(std::mem::size_of::<super::Client>() <= 320);
+    }
+}
+
+#[cfg(test)]
+mod queue_tests {
+    use super::*;
+    use std::io::Read;
+
+    /// Frames queued while the peer does not read are written in order once it does, partial
+    /// writes included; fds follow their frame's bytes.
+    #[tokio::test]
+    async fn queued_frames_survive_a_full_socket_in_order() {
+        let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+        a.set_nonblocking(true).unwrap();
+        let stream = Stream::unix(tokio::net::UnixStream::from_std(a).unwrap()).unwrap();
+        let out = OutQueue::default();
+        let mut expect = Vec::new();
+        for i in 0..64u32 {
+            let f: Vec<u8> = (0..50_000u32).map(|j| (i * 7 + j) as u8).collect();
+            expect.extend_from_slice(&f);
+            let fds = if i == 40 {
+                vec![OwnedFd::from(std::fs::File::open("/dev/null").unwrap())]
+            } else {
+                Vec::new()
+            };
+            if i == 40 {
+                expect.push(0);
+            }
+            assert!(out.push(Out::Frame(f, fds)));
+        }
+        assert_eq!(flush(&out, &stream).unwrap(), Flushed::Blocked);
+        let reader = std::thread::spawn(move || {
+            let mut got = Vec::new();
+            let mut buf = vec![0u8; 65536];
+            while got.len() < 64 * 50_000 + 1 {
+                let n = (&b).read(&mut buf).unwrap();
+                assert!(n > 0);
+                got.extend_from_slice(&buf[..n]);
+            }
+            got
+        });
+        let t0 = Instant::now();
+        loop {
+            match flush(&out, &stream).unwrap() {
+                Flushed::Empty => break,
+                Flushed::Blocked => {
+                    assert!(t0.elapsed() < Duration::from_secs(20));
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+                Flushed::Close => unreachable!(),
+            }
+        }
+        assert!(out.is_empty());
+        assert_eq!(out.s.lock().unwrap().bytes, 0);
+        assert!(reader.join().unwrap() == expect);
+    }
+
+    #[test]
+    fn queue_is_bounded_in_frames_and_bytes() {
+        let mut s = OutState::default();
+        for _ in 0..OUT_QUEUE {
+            assert!(s.push(Out::Frame(vec![0; 8], Vec::new())));
+        }
+        assert!(!s.push(Out::Frame(vec![0; 8], Vec::new())));
+        assert!(s.push(Out::Close));
+        let mut s = OutState::default();
+        assert!(s.push(Out::Frame(vec![0; OUT_QUEUE_BYTES], Vec::new())));
+        assert!(!s.push(Out::Frame(vec![0; 1], Vec::new())));
+        s.pop();
+        assert_eq!(s.bytes, 0);
     }
 }
