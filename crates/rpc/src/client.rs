@@ -578,7 +578,12 @@ impl Connection {
                         t.as_mut().reset(d.into())
                     }
                 }
-                (Some(d), None) => self.timer = Some(Box::pin(tokio::time::sleep_until(d.into()))),
+                (Some(_), None) => {
+                    // Keepalive was just switched on: count from now.
+                    self.ka.received(Instant::now());
+                    let d = self.ka.deadline().expect("interval > 0");
+                    self.timer = Some(Box::pin(tokio::time::sleep_until(d.into())))
+                }
                 (None, _) => self.timer = None,
             }
 
@@ -787,7 +792,11 @@ fn process(
             return pass;
         }
         let passed: Vec<OwnedFd> = fds.drain(..nfds).collect();
-        ka.received(Instant::now());
+        // Only a client with keepalive on has a deadline to push back (switching it on starts
+        // the count): no clock read per call for the others.
+        if client.keepalive_on.load(Ordering::Relaxed) {
+            ka.received(Instant::now());
+        }
         let off = frame::payload_offset(&header);
         let body = if off <= len { &buf[off..len] } else { &[][..] };
         pass.used += len + nfds;
