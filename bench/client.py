@@ -69,12 +69,14 @@ def main():
     table = "\n".join(lines)
     print(table)
     if a.write:
-        with open(os.path.join(rb.ROOT, "BENCHMARKS.md"), "a") as f:
-            f.write(f"\n## Client library against the C client\n\n`bench/client.py --rounds {a.rounds} --seconds {a.seconds:g} --write`: "
-                    "the same daemon (ours), `dom.info()` on one connection; client CPU is the client process's user+system time; "
-                    "`blocking_*` is the blocking facade (`oxvirt_client::blocking`), compared with the same C client figures. "
-                    "Note the Python interpreter's own cost is part of the C client's figures (python3-libvirt is how "
-                    "libvirt's C client is driven here).\n\n" + table + "\n")
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import mdsection
+        mdsection.replace_section("client",
+            f"`bench/client.py --rounds {a.rounds} --seconds {a.seconds:g} --write`: the same daemon (ours), "
+            "`dom.info()` on one connection; client CPU is the client process's user+system time; "
+            "`blocking_*` is the blocking facade (`oxvirt_client::blocking`), compared with the same C client figures. "
+            "Note the Python interpreter's own cost is part of the C client's figures (python3-libvirt is how "
+            f"libvirt's C client is driven here). Date: {time.strftime('%Y-%m-%d %H:%M')}.\n\n" + table)
 
 
 if __name__ == "__main__":

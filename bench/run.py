@@ -3,7 +3,8 @@
 
 Starts both daemons as recipe A of reference-daemon.md (root, test driver only, sockets in temp
 dirs), runs each workload against both, alternating, several rounds, and prints medians and
-ratios. Writes BENCHMARKS.md with --write. Usage (as root, after `cargo build --release`):
+ratios. With --write it replaces its generated section of BENCHMARKS.md
+(`<!-- bench:run -->` ... `<!-- /bench:run -->`; prose outside the markers is kept). Usage (as root, after `cargo build --release`):
 
     bench/run.py [--rounds 5] [--seconds 2] [--write]
 
@@ -217,12 +218,14 @@ def main():
     table = "\n".join(lines)
     print(table)
     if a.write:
-        with open(os.path.join(ROOT, "BENCHMARKS.md"), "w") as f:
-            f.write("# Benchmarks\n\nProduced by `bench/run.py --write` (python3-libvirt client, test driver, "
-                    f"{a.rounds} alternating rounds of {a.seconds:g} s per workload, both daemons started "
-                    "the same way in one run; medians). Ratios are ours / reference; for calls/s and "
-                    "cycles/s higher is better, for CPU and memory lower is better.\n\n"
-                    f"Machine: {os.cpu_count()} cores. Date: {time.strftime('%Y-%m-%d')}.\n\n{table}\n")
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import mdsection
+        mdsection.replace_section("run",
+            f"`bench/run.py --rounds {a.rounds} --seconds {a.seconds:g} --write` (python3-libvirt client, test "
+            f"driver, {a.rounds} alternating rounds of {a.seconds:g} s per workload, both daemons started the "
+            "same way in one run; medians). Ratios are ours / reference; for calls/s and cycles/s higher is "
+            "better, for CPU and memory lower is better. "
+            f"Machine: {os.cpu_count()} cores. Date: {time.strftime('%Y-%m-%d %H:%M')}.\n\n{table}")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ DOMAIN_LOOKUP_BY_NAME("test") per second per connection. Bounded: connect phase,
 of load; every call has a 10 s timeout. Usage (root, after cargo build --release):
 
     bench/scale.py [--conns 10000] [--seconds 20] [--write]
+
+--write replaces the `scale` section of BENCHMARKS.md (prose outside it is kept).
 """
 import argparse, asyncio, importlib.util, os, random, resource, statistics, struct, sys, time
 
@@ -124,11 +126,12 @@ def main():
     table = "\n".join(lines)
     print(table)
     if a.write:
-        with open(os.path.join(rb.ROOT, "BENCHMARKS.md"), "a") as f:
-            f.write(f"\n## Scale: {a.conns} connections, one call per second each, {a.seconds:g} s\n\n"
-                    f"`bench/scale.py --conns {a.conns} --seconds {a.seconds:g} --write` (raw-protocol asyncio client, "
-                    "DOMAIN_LOOKUP_BY_NAME; latencies from send to reply; peak RSS sampled each second).\n\n"
-                    f"{table}\n")
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import mdsection
+        mdsection.replace_section("scale",
+            f"`bench/scale.py --conns {a.conns} --seconds {a.seconds:g} --write`: {a.conns} connections, one "
+            "call per second each (raw-protocol asyncio client, DOMAIN_LOOKUP_BY_NAME; latencies from send to "
+            f"reply; peak RSS sampled each second). Date: {time.strftime('%Y-%m-%d %H:%M')}.\n\n{table}")
 
 
 if __name__ == "__main__":

@@ -452,7 +452,7 @@ def main():
     ap.add_argument("--pipes", type=int, default=64)
     ap.add_argument("--pipe-mb", type=int, default=8, help="MiB through each of the --pipes pipes")
     ap.add_argument("--lock-seconds", type=float, default=2.0)
-    ap.add_argument("--write", action="store_true", help="append a section to BENCHMARKS.md")
+    ap.add_argument("--write", action="store_true", help="replace the `support` section of BENCHMARKS.md")
     ap.add_argument("--no-build", action="store_true")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--base", help=argparse.SUPPRESS)
@@ -503,15 +503,16 @@ def main():
     for e in out["errors"]:
         print("ERROR:", e)
     if a.write:
-        with open(os.path.join(ROOT, "BENCHMARKS.md"), "a") as f:
-            f.write("\n## virtlogd and virtlockd\n\n"
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import mdsection
+        mdsection.replace_section("support",
                     f"`bench/support.py --rounds {a.rounds} --log-mb {a.log_mb} --pipes {a.pipes} "
                     f"--pipe-mb {a.pipe_mb} --lock-seconds {a.lock_seconds:g} --write`: our virtlogd/virtlockd "
                     "against Debian's C ones (libvirt 9.0), same client (`tools/virtrpc.py`, run as the "
                     f"session user {USER}), session mode, a fresh daemon per round and program, one at a time, "
                     f"{a.rounds} alternating rounds, medians. Log files on {out['log_dir']}. Ratios are "
                     "ours / reference; for MB/s and pairs/s higher is better, for CPU and RSS lower is better. "
-                    f"Machine: {os.cpu_count()} cores. Date: {time.strftime('%Y-%m-%d')}.\n\n"
+                    f"Machine: {os.cpu_count()} cores. Date: {time.strftime('%Y-%m-%d %H:%M')}.\n\n"
                     + table + "\n\n" + "\n".join(explain(a)) + "\n"
                     + ("".join(f"\nData check errors: {e}\n" for e in out["errors"]) if out["errors"] else
                        "\nEvery log run's rotated files were checked to be exactly the tail of the stream written.\n"))

@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 mode="${1:-ci}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(frames conf xml log_settings remote_calls support_calls)
+[ ${#targets[@]} -gt 0 ] || targets=(frames typed_params conf xml log_settings remote_calls admin_calls support_calls)
 
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --version 0.13.2
 export RUSTC_BOOTSTRAP=1
@@ -22,7 +22,7 @@ cargo fuzz build -O
 for t in "${targets[@]}"; do
   mkdir -p "corpus/$t"
   if [ "$mode" = ci ]; then
-    case "$t" in remote_calls) runs=15000 ;; support_calls) runs=30000 ;; xml) runs=100000 ;; *) runs=300000 ;; esac
+    case "$t" in remote_calls) runs=15000 ;; support_calls|admin_calls) runs=30000 ;; xml) runs=100000 ;; *) runs=300000 ;; esac
     args=(-seed=1 -runs="$runs")
   else
     args=(-max_total_time="$mode")

@@ -40,6 +40,23 @@ pub fn call<A: Xdr, R: Xdr>(
     Reply::Frame(frame)
 }
 
+/// [`call`] for arguments decoded borrowing from the message ([`oxvirt_xdr::XdrRef`]): the
+/// hot procedures' path, where decoding allocates nothing.
+pub fn call_ref<'a, A: oxvirt_xdr::XdrRef<'a>, R: Xdr>(
+    h: &Header,
+    body: &'a [u8],
+    f: impl FnOnce(A) -> Result<R, VirError>,
+) -> Reply {
+    let frame = match oxvirt_xdr::from_bytes_ref::<A>(body) {
+        Err(_) => reply_err(h, &decode_error()),
+        Ok(a) => match f(a) {
+            Ok(r) => reply_ok(h, &r),
+            Err(e) => reply_err(h, &e),
+        },
+    };
+    Reply::Frame(frame)
+}
+
 /// Reject flags outside `allowed` as virCheckFlags does.
 pub fn check_flags(
     flags: u32,

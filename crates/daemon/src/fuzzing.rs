@@ -153,6 +153,78 @@ pub fn support_calls(data: &[u8]) {
     lock_prog.client_closed(&lock_client);
 }
 
+/// The ADMIN program: every procedure of [`oxvirt_proto::admin::procs::ALL`] (plus unknown
+/// numbers) with arbitrary payloads, on a detached client listed on one of two servers.
+/// CONNECT_SET_LOGGING_OUTPUTS is only decoded: its outputs may name files to open.
+pub fn admin_calls(data: &[u8]) {
+    use oxvirt_proto::admin::{self as a, procs as ap};
+    let Ok(logging) = crate::logging::Logging::new("fuzz", 3, None, Some("3:stderr"), false) else {
+        return;
+    };
+    let state = crate::admin::AdminState::new(logging, Default::default(), 0);
+    let main = oxvirt_rpc::Server::new("libvirtd", Default::default(), Vec::new());
+    let admin_srv = oxvirt_rpc::Server::new("admin", Default::default(), Vec::new());
+    let listed = Client::detached("libvirtd", false);
+    main.register_detached(&listed);
+    state.set_servers(vec![main, admin_srv]);
+    let prog = crate::admin::program(state);
+    let client = Client::detached("admin", false);
+    let mut rest = data;
+    let mut serial = 0;
+    while rest.len() >= 2 && serial < 64 {
+        let (sel, len) = (rest[0] as usize, (rest[1] as usize).min(rest.len() - 2));
+        let body = &rest[2..2 + len];
+        rest = &rest[2 + len..];
+        serial += 1;
+        let proc_ = if sel < ap::ALL.len() * 10 {
+            ap::ALL[sel % ap::ALL.len()]
+        } else {
+            sel as i32 - 230
+        };
+        if proc_ == ap::CONNECT_SET_LOGGING_OUTPUTS {
+            let _ = oxvirt_xdr::from_bytes::<a::SetLoggingArgs>(body);
+            continue;
+        }
+        let h = Header {
+            prog: a::PROGRAM,
+            vers: a::VERSION,
+            proc_,
+            kind: MsgType::Call,
+            serial,
+            status: MsgStatus::Ok,
+        };
+        run(prog.dispatch(&client, &h, body, Vec::new()));
+    }
+    client.take_out();
+    listed.take_out();
+}
+
+/// Typed parameters (`remote_typed_param` lists, as REMOTE and ADMIN procedures carry them):
+/// decoding is bounded, and what decodes encodes back to bytes that decode to the same value.
+pub fn typed_params(data: &[u8]) {
+    use oxvirt_proto::typed_param::{filter_for_flags, TypedParam};
+    use oxvirt_xdr::Xdr;
+    let Ok(params) = oxvirt_xdr::from_bytes::<Vec<TypedParam>>(data) else {
+        return;
+    };
+    let bytes = oxvirt_xdr::to_bytes(&params);
+    let again = oxvirt_xdr::from_bytes::<Vec<TypedParam>>(&bytes)
+        .unwrap_or_else(|e| panic!("typed parameters we encoded do not decode: {e}"));
+    assert_eq!(
+        oxvirt_xdr::to_bytes(&again),
+        bytes,
+        "typed parameters changed across encode/decode"
+    );
+    for flags in [0, oxvirt_proto::typed_param::STRING_OKAY] {
+        let kept = filter_for_flags(again.clone(), flags);
+        assert!(kept.len() <= again.len());
+    }
+    let mut r = oxvirt_xdr::Reader::new(data);
+    while let Ok(p) = TypedParam::decode(&mut r) {
+        let _ = p;
+    }
+}
+
 /// Frame-level decoding: the framer, the header, and the payload shapes every program shares.
 pub fn frames(data: &[u8]) {
     if let Ok(oxvirt_rpc::frame::Parsed::Frame { len, header, .. }) = oxvirt_rpc::frame::parse(data)
@@ -260,6 +332,31 @@ mod tests {
         for input in corpus(0x51ed_2701, 3000) {
             super::support_calls(&input);
         }
+    }
+
+    #[test]
+    fn admin_calls_and_typed_params_survive_random_input() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let _g = rt.enter();
+        for input in corpus(0xad31_0690, 2000) {
+            super::admin_calls(&input);
+            super::typed_params(&input);
+        }
+        // Well-formed typed parameters of every type round-trip.
+        use oxvirt_proto::typed_param::{TypedParam, TypedValue};
+        let all = vec![
+            TypedParam::new("i", TypedValue::Int(-1)),
+            TypedParam::new("u", TypedValue::UInt(2)),
+            TypedParam::new("l", TypedValue::LLong(-3)),
+            TypedParam::new("ul", TypedValue::ULLong(4)),
+            TypedParam::new("d", TypedValue::Double(0.5)),
+            TypedParam::new("b", TypedValue::Boolean(true)),
+            TypedParam::new("s", TypedValue::String("x".into())),
+        ];
+        super::typed_params(&oxvirt_xdr::to_bytes(&all));
     }
 
     #[test]

@@ -30,6 +30,31 @@ pub mod procs {
     pub const SERVER_UPDATE_TLS_FILES: i32 = 18;
     pub const CONNECT_SET_DAEMON_TIMEOUT: i32 = 19;
     pub const CONNECT_DAEMON_SHUTDOWN: i32 = 20;
+
+    /// Every procedure of the program, in order (fuzzers iterate it: a procedure added here
+    /// is fuzzed with no new code).
+    pub const ALL: [i32; 20] = [
+        CONNECT_OPEN,
+        CONNECT_CLOSE,
+        CONNECT_GET_LIB_VERSION,
+        CONNECT_LIST_SERVERS,
+        CONNECT_LOOKUP_SERVER,
+        SERVER_GET_THREADPOOL_PARAMETERS,
+        SERVER_SET_THREADPOOL_PARAMETERS,
+        SERVER_LIST_CLIENTS,
+        SERVER_LOOKUP_CLIENT,
+        CLIENT_GET_INFO,
+        CLIENT_CLOSE,
+        SERVER_GET_CLIENT_LIMITS,
+        SERVER_SET_CLIENT_LIMITS,
+        CONNECT_GET_LOGGING_OUTPUTS,
+        CONNECT_GET_LOGGING_FILTERS,
+        CONNECT_SET_LOGGING_OUTPUTS,
+        CONNECT_SET_LOGGING_FILTERS,
+        SERVER_UPDATE_TLS_FILES,
+        CONNECT_SET_DAEMON_TIMEOUT,
+        CONNECT_DAEMON_SHUTDOWN,
+    ];
 }
 
 /// `VIR_CLIENT_TRANS_*`.

@@ -1,6 +1,6 @@
 //! Server-side keepalive policy: when to PING a silent client and when to give up on it.
 //!
-//! Pure and clock-free so it can be unit tested: the reader loop asks for the next deadline and
+//! Pure and clock-free so it can be unit tested: the connection task asks for the next deadline and
 //! reports what happened. Only clients that asked (CONNECT_SUPPORTS_FEATURE 10) are pinged.
 
 use std::time::{Duration, Instant};

@@ -5,8 +5,9 @@
 //!   writes frames and fds.
 //! - [`frame`]: cuts validated frames out of that buffer (length word checked before a body is
 //!   read) and builds reply, error and event frames.
-//! - [`client`]: one connection: the reader loop (keepalive, in-flight limit, dispatch) and the
-//!   writer task (batched writes from a bounded queue).
+//! - [`client`]: one connection, served by one task: framing, keepalive, in-flight limit,
+//!   dispatch, and the writes (the replies of one read in one `send`; a bounded queue for what
+//!   the socket does not take at once, events and replies computed later).
 //! - [`program`]: the trait a program (REMOTE, ADMIN, ...) implements to answer calls.
 //! - [`server`]: programs + limits + the client registry; [`service`]: listeners feeding a server.
 //!

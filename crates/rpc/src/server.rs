@@ -227,6 +227,12 @@ impl Server {
         Ok(c)
     }
 
+    /// List a client that has no socket ([`Client::detached`]) among this server's clients,
+    /// so in-process drivers (unit tests, fuzzers) can reach per-client procedures.
+    pub fn register_detached(&self, c: &Arc<Client>) {
+        self.register(c);
+    }
+
     pub(crate) fn detached(&self, c: &Arc<Client>, d: DetachedClient) {
         self.detached.lock().unwrap().push(d);
         let n = {

@@ -44,16 +44,19 @@ pub struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     /// Read from the start of `buf`.
+    #[inline]
     pub fn new(buf: &'a [u8]) -> Self {
         Reader { buf, pos: 0 }
     }
 
     /// Bytes not yet consumed.
+    #[inline]
     pub fn remaining(&self) -> usize {
         self.buf.len() - self.pos
     }
 
     /// Consume `n` bytes.
+    #[inline]
     pub fn take(&mut self, n: usize) -> Result<&'a [u8], XdrError> {
         if self.remaining() < n {
             return Err(XdrError::Truncated);
@@ -64,6 +67,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Consume `n` bytes plus the padding to the next multiple of 4.
+    #[inline]
     pub fn take_padded(&mut self, n: usize) -> Result<&'a [u8], XdrError> {
         let s = self.take(n)?;
         self.take(pad(n))?;
@@ -71,13 +75,24 @@ impl<'a> Reader<'a> {
     }
 
     /// Read a 4-byte big-endian word.
+    #[inline]
     pub fn u32(&mut self) -> Result<u32, XdrError> {
         let b = self.take(4)?;
         Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
     }
 
+    /// Read a string without copying it: the bytes stay in the message (hot procedures decode
+    /// their object names this way, with no allocation). Same checks as `String`'s decoder.
+    #[inline]
+    pub fn str(&mut self) -> Result<&'a str, XdrError> {
+        let n = self.len(STRING_MAX, 1)?;
+        let b = self.take_padded(n)?;
+        std::str::from_utf8(b).map_err(|_| XdrError::BadUtf8)
+    }
+
     /// Read a length word and check it against `max` and against what remains, assuming each
     /// element takes at least `min_elem` bytes on the wire.
+    #[inline]
     pub fn len(&mut self, max: usize, min_elem: usize) -> Result<usize, XdrError> {
         let len = self.u32()? as usize;
         if len > max {
@@ -91,6 +106,7 @@ impl<'a> Reader<'a> {
 }
 
 /// Padding needed after `n` bytes.
+#[inline]
 pub fn pad(n: usize) -> usize {
     (4 - n % 4) % 4
 }
@@ -110,6 +126,18 @@ pub fn to_bytes<T: Xdr>(v: &T) -> Vec<u8> {
     let mut out = Vec::new();
     v.encode(&mut out);
     out
+}
+
+/// A type decoded by borrowing from the message instead of copying out of it (zero-copy
+/// variants of hot procedures' arguments).
+pub trait XdrRef<'a>: Sized {
+    /// Decode one value borrowing from `r`'s buffer.
+    fn decode_ref(r: &mut Reader<'a>) -> Result<Self, XdrError>;
+}
+
+/// Decode a borrowed value from the start of `buf` (trailing bytes ignored, as [`from_bytes`]).
+pub fn from_bytes_ref<'a, T: XdrRef<'a>>(buf: &'a [u8]) -> Result<T, XdrError> {
+    T::decode_ref(&mut Reader::new(buf))
 }
 
 /// Decode a value from the start of `buf`. Trailing bytes are ignored, as libvirtd ignores them.

@@ -5,9 +5,11 @@ use crate::{pad, Reader, Xdr, XdrError, STRING_MAX};
 macro_rules! word {
     ($t:ty) => {
         impl Xdr for $t {
+            #[inline]
             fn encode(&self, out: &mut Vec<u8>) {
                 out.extend_from_slice(&(*self as u32).to_be_bytes());
             }
+            #[inline]
             fn decode(r: &mut Reader<'_>) -> Result<Self, XdrError> {
                 Ok(r.u32()? as $t)
             }
@@ -20,9 +22,11 @@ word!(i32);
 macro_rules! hyper {
     ($t:ty) => {
         impl Xdr for $t {
+            #[inline]
             fn encode(&self, out: &mut Vec<u8>) {
                 out.extend_from_slice(&(*self as u64).to_be_bytes());
             }
+            #[inline]
             fn decode(r: &mut Reader<'_>) -> Result<Self, XdrError> {
                 let b = r.take(8)?;
                 let mut a = [0u8; 8];
@@ -37,9 +41,11 @@ hyper!(u64);
 hyper!(i64);
 
 impl Xdr for f64 {
+    #[inline]
     fn encode(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.to_bits().to_be_bytes());
     }
+    #[inline]
     fn decode(r: &mut Reader<'_>) -> Result<Self, XdrError> {
         Ok(f64::from_bits(u64::decode(r)?))
     }
@@ -48,9 +54,11 @@ impl Xdr for f64 {
 
 /// XDR bool: 4 bytes; like glibc, any non-zero value decodes as true.
 impl Xdr for bool {
+    #[inline]
     fn encode(&self, out: &mut Vec<u8>) {
         (*self as u32).encode(out)
     }
+    #[inline]
     fn decode(r: &mut Reader<'_>) -> Result<Self, XdrError> {
         Ok(r.u32()? != 0)
     }
@@ -58,7 +66,9 @@ impl Xdr for bool {
 
 /// The void type: no bytes.
 impl Xdr for () {
+    #[inline]
     fn encode(&self, _out: &mut Vec<u8>) {}
+    #[inline]
     fn decode(_r: &mut Reader<'_>) -> Result<Self, XdrError> {
         Ok(())
     }

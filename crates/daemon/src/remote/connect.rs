@@ -1,7 +1,6 @@
 //! Connection-level procedures: authentication list, open and close, feature probes, and the
 //! host facts (type, versions, hostname, URI, capabilities, node info).
 
-use super::events::start_forwarder;
 use super::session::{RemoteClient, Session};
 use crate::dispatch::call;
 use oxvirt_driver_test::TestConnection;
@@ -82,9 +81,9 @@ fn open(rc: &RemoteClient, client: &Arc<Client>, a: r::ConnectOpenArgs) -> Resul
     if a.flags & r::OPEN_RO != 0 {
         client.set_readonly();
     }
-    let sess = Session::new(conn, format!("test://{path}"));
-    start_forwarder(&sess, client);
-    rc.set(sess);
+    // Events are forwarded from the first callback registration on (an idle connection
+    // carries no forwarding task).
+    rc.set(Session::new(conn, format!("test://{path}")));
     Ok(())
 }
 

@@ -2,7 +2,7 @@
 
 use super::convert::{dom, list_all, max_names};
 use super::session::Session;
-use crate::dispatch::call;
+use crate::dispatch::{call, call_ref};
 use oxvirt_driver_test::{DomainRef, DriverError};
 use oxvirt_proto::remote::{self as r, limits, procs as p};
 use oxvirt_proto::Header;
@@ -19,6 +19,42 @@ fn dref(d: r::Domain) -> DomainRef {
         uuid: d.uuid.0,
         id: d.id,
     }
+}
+
+thread_local! {
+    /// The driver's reference for the domain of the call being handled on this thread; its
+    /// name buffer is reused, so the hot procedures' lookups allocate nothing.
+    static DREF: std::cell::RefCell<DomainRef> = const {
+        std::cell::RefCell::new(DomainRef {
+            name: String::new(),
+            uuid: [0; 16],
+            id: 0,
+        })
+    };
+}
+
+/// Run `f` with the driver's reference for a borrowed domain.
+fn with_dref<T>(d: r::DomainRef<'_>, f: impl FnOnce(&DomainRef) -> T) -> T {
+    DREF.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut r) => {
+            r.name.clear();
+            r.name.push_str(d.name);
+            r.uuid = d.uuid.0;
+            r.id = d.id;
+            let v = f(&r);
+            if r.name.capacity() > 4096 {
+                // A huge name once must not pin its buffer on the thread.
+                r.name = String::new();
+            }
+            v
+        }
+        // Not reentered by the handlers; a copy keeps it correct if it ever is.
+        Err(_) => f(&DomainRef {
+            name: d.name.to_string(),
+            uuid: d.uuid.0,
+            id: d.id,
+        }),
+    })
 }
 
 /// `VIR_DOMAIN_XML_SECURE`.
@@ -137,74 +173,88 @@ pub fn handle(sess: &Arc<Session>, client: &Arc<Client>, h: &Header, body: &[u8]
         p::DOMAIN_UNDEFINE_FLAGS => call(h, body, |a: r::DomainFlagsArgs| {
             conn.lock().undefine(&dref(a.dom), a.flags).map_err(v)
         }),
-        p::DOMAIN_GET_INFO => call(h, body, |a: r::DomainArgs| {
-            let i = conn.lock().get_info(&dref(a.dom)).map_err(v)?;
-            Ok(r::DomainGetInfoRet {
-                state: i.state as u32,
-                max_mem: i.max_mem,
-                memory: i.memory,
-                nr_virt_cpu: i.nr_virt_cpu,
-                cpu_time: i.cpu_time,
+        p::DOMAIN_GET_INFO => call_ref(h, body, |a: r::DomainArgsRef| {
+            with_dref(a.dom, |d| {
+                let i = conn.lock().get_info(d).map_err(v)?;
+                Ok(r::DomainGetInfoRet {
+                    state: i.state as u32,
+                    max_mem: i.max_mem,
+                    memory: i.memory,
+                    nr_virt_cpu: i.nr_virt_cpu,
+                    cpu_time: i.cpu_time,
+                })
             })
         }),
-        p::DOMAIN_GET_STATE => call(h, body, |a: r::DomainFlagsArgs| {
-            let (state, reason) = conn.lock().get_state(&dref(a.dom), a.flags).map_err(v)?;
-            Ok(r::DomainGetStateRet { state, reason })
+        p::DOMAIN_GET_STATE => call_ref(h, body, |a: r::DomainFlagsArgsRef| {
+            with_dref(a.dom, |d| {
+                let (state, reason) = conn.lock().get_state(d, a.flags).map_err(v)?;
+                Ok(r::DomainGetStateRet { state, reason })
+            })
         }),
-        p::DOMAIN_GET_XML_DESC => call(h, body, |a: r::DomainFlagsArgs| {
-            if a.flags & XML_SECURE != 0 && client.is_readonly() {
-                return Err(VirError::with_detail(
-                    oxvirt_virerror::ErrorCode::OperationDenied,
-                    ErrorDomain::Domain,
-                    "operation forbidden",
-                    "virDomainGetXMLDesc with secure flag",
-                ));
-            }
-            conn.lock()
-                .get_xml_desc(&dref(a.dom), a.flags)
-                .map(|value| r::StringRet { value })
-                .map_err(v)
+        p::DOMAIN_GET_XML_DESC => call_ref(h, body, |a: r::DomainFlagsArgsRef| {
+            with_dref(a.dom, |d| {
+                if a.flags & XML_SECURE != 0 && client.is_readonly() {
+                    return Err(VirError::with_detail(
+                        oxvirt_virerror::ErrorCode::OperationDenied,
+                        ErrorDomain::Domain,
+                        "operation forbidden",
+                        "virDomainGetXMLDesc with secure flag",
+                    ));
+                }
+                conn.lock()
+                    .get_xml_desc(d, a.flags)
+                    .map(|value| r::StringRet { value })
+                    .map_err(v)
+            })
         }),
-        p::DOMAIN_GET_OS_TYPE => call(h, body, |a: r::DomainArgs| {
-            conn.lock()
-                .get_os_type(&dref(a.dom))
-                .map(|value| r::StringRet { value })
-                .map_err(v)
+        p::DOMAIN_GET_OS_TYPE => call_ref(h, body, |a: r::DomainArgsRef| {
+            with_dref(a.dom, |d| {
+                conn.lock()
+                    .get_os_type(d)
+                    .map(|value| r::StringRet { value })
+                    .map_err(v)
+            })
         }),
-        p::DOMAIN_GET_MAX_MEMORY => call(h, body, |a: r::DomainArgs| {
-            conn.lock()
-                .get_max_memory(&dref(a.dom))
-                .map(|value| r::UHyperRet { value })
-                .map_err(v)
+        p::DOMAIN_GET_MAX_MEMORY => call_ref(h, body, |a: r::DomainArgsRef| {
+            with_dref(a.dom, |d| {
+                conn.lock()
+                    .get_max_memory(d)
+                    .map(|value| r::UHyperRet { value })
+                    .map_err(v)
+            })
         }),
-        p::DOMAIN_GET_MAX_VCPUS => call(h, body, |a: r::DomainArgs| {
-            conn.lock()
-                .get_max_vcpus(&dref(a.dom))
-                .map(|n| r::IntRet { value: n as i32 })
-                .map_err(v)
+        p::DOMAIN_GET_MAX_VCPUS => call_ref(h, body, |a: r::DomainArgsRef| {
+            with_dref(a.dom, |d| {
+                conn.lock()
+                    .get_max_vcpus(d)
+                    .map(|n| r::IntRet { value: n as i32 })
+                    .map_err(v)
+            })
         }),
-        p::DOMAIN_GET_AUTOSTART => call(h, body, |a: r::DomainArgs| {
-            conn.lock().get_autostart(&dref(a.dom)).map(int).map_err(v)
+        p::DOMAIN_GET_AUTOSTART => call_ref(h, body, |a: r::DomainArgsRef| {
+            with_dref(a.dom, |d| conn.lock().get_autostart(d).map(int).map_err(v))
         }),
         p::DOMAIN_SET_AUTOSTART => call(h, body, |a: r::DomainSetAutostartArgs| {
             conn.lock()
                 .set_autostart(&dref(a.dom), a.autostart != 0)
                 .map_err(v)
         }),
-        p::DOMAIN_IS_ACTIVE => call(h, body, |a: r::DomainArgs| {
-            conn.lock().is_active(&dref(a.dom)).map(int).map_err(v)
+        p::DOMAIN_IS_ACTIVE => call_ref(h, body, |a: r::DomainArgsRef| {
+            with_dref(a.dom, |d| conn.lock().is_active(d).map(int).map_err(v))
         }),
-        p::DOMAIN_IS_PERSISTENT => call(h, body, |a: r::DomainArgs| {
-            conn.lock().is_persistent(&dref(a.dom)).map(int).map_err(v)
+        p::DOMAIN_IS_PERSISTENT => call_ref(h, body, |a: r::DomainArgsRef| {
+            with_dref(a.dom, |d| conn.lock().is_persistent(d).map(int).map_err(v))
         }),
-        p::DOMAIN_IS_UPDATED => call(h, body, |a: r::DomainArgs| {
-            conn.lock().is_updated(&dref(a.dom)).map(int).map_err(v)
+        p::DOMAIN_IS_UPDATED => call_ref(h, body, |a: r::DomainArgsRef| {
+            with_dref(a.dom, |d| conn.lock().is_updated(d).map(int).map_err(v))
         }),
-        p::DOMAIN_HAS_MANAGED_SAVE_IMAGE => call(h, body, |a: r::DomainFlagsArgs| {
-            conn.lock()
-                .has_managed_save_image(&dref(a.dom), a.flags)
-                .map(int)
-                .map_err(v)
+        p::DOMAIN_HAS_MANAGED_SAVE_IMAGE => call_ref(h, body, |a: r::DomainFlagsArgsRef| {
+            with_dref(a.dom, |d| {
+                conn.lock()
+                    .has_managed_save_image(d, a.flags)
+                    .map(int)
+                    .map_err(v)
+            })
         }),
         p::DOMAIN_SNAPSHOT_NUM => call(h, body, |a: r::DomainFlagsArgs| {
             conn.lock()
@@ -251,11 +301,13 @@ pub fn handle(sess: &Arc<Session>, client: &Arc<Client>, h: &Header, body: &[u8]
                 .set_vcpus_flags(&dref(a.dom), a.nvcpus, a.flags)
                 .map_err(v)
         }),
-        p::DOMAIN_GET_VCPUS_FLAGS => call(h, body, |a: r::DomainFlagsArgs| {
-            conn.lock()
-                .get_vcpus_flags(&dref(a.dom), a.flags)
-                .map(|n| r::IntRet { value: n as i32 })
-                .map_err(v)
+        p::DOMAIN_GET_VCPUS_FLAGS => call_ref(h, body, |a: r::DomainFlagsArgsRef| {
+            with_dref(a.dom, |d| {
+                conn.lock()
+                    .get_vcpus_flags(d, a.flags)
+                    .map(|n| r::IntRet { value: n as i32 })
+                    .map_err(v)
+            })
         }),
         _ => return None,
     })

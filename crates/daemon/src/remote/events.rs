@@ -1,8 +1,8 @@
 //! Event callbacks: registration procedures and the task that forwards driver events to the
 //! client as MESSAGE frames (serial 1, as libvirtd sends them).
 //!
-//! The driver raises events into a broadcast channel; each open session has one forwarding task
-//! subscribed to it, which looks the event up in the session's registrations and sends one frame
+//! The driver raises events into a broadcast channel; each session that registered a callback
+//! has one forwarding task (started by its first registration) subscribed to it, which looks the event up in the session's registrations and sends one frame
 //! per matching callback. The task holds only a weak reference to the client.
 
 use super::session::Session;
@@ -81,8 +81,11 @@ fn not_registered(what: &str, id: i32) -> VirError {
     )
 }
 
-/// Start forwarding the session's driver events to `client`.
+/// Start forwarding the session's driver events to `client`, unless already started.
 pub fn start_forwarder(sess: &Arc<Session>, client: &Arc<Client>) {
+    if sess.has_forwarder() {
+        return;
+    }
     let mut rx = sess.conn.subscribe();
     let weak_sess: Weak<Session> = Arc::downgrade(sess);
     let weak_client: Weak<Client> = Arc::downgrade(client);
@@ -218,13 +221,19 @@ fn frames_for(sess: &Session, ev: &DriverEvent) -> Vec<Vec<u8>> {
 }
 
 /// Registration procedures; None if `h` is not one.
-pub fn handle(
-    sess: &Arc<Session>,
-    _client: &Arc<Client>,
-    h: &Header,
-    body: &[u8],
-) -> Option<Reply> {
+pub fn handle(sess: &Arc<Session>, client: &Arc<Client>, h: &Header, body: &[u8]) -> Option<Reply> {
     let regs = &sess.regs;
+    if matches!(
+        h.proc_,
+        p::CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY
+            | p::CONNECT_DOMAIN_EVENT_REGISTER
+            | p::CONNECT_DOMAIN_EVENT_REGISTER_ANY
+            | p::CONNECT_NETWORK_EVENT_REGISTER_ANY
+            | p::CONNECT_STORAGE_POOL_EVENT_REGISTER_ANY
+    ) {
+        // Subscribed before the registration is answered: no event after it is missed.
+        start_forwarder(sess, client);
+    }
     Some(match h.proc_ {
         p::CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY => {
             call(h, body, |a: r::DomainEventCallbackRegisterAnyArgs| {

@@ -56,6 +56,11 @@ impl Session {
         })
     }
 
+    /// True once an event forwarding task runs for this session.
+    pub fn has_forwarder(&self) -> bool {
+        self.forwarder.lock().unwrap().is_some()
+    }
+
     /// Remember the event forwarding task so it stops with the session.
     pub fn set_forwarder(&self, h: JoinHandle<()>) {
         *self.forwarder.lock().unwrap() = Some(h);

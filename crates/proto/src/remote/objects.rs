@@ -20,3 +20,87 @@ xdr_struct! {
     /// `remote_nonnull_nwfilter`.
     pub struct NwFilter { pub name: String, pub uuid: Uuid }
 }
+
+/// `remote_nonnull_domain` decoded without copying its name (hot procedures' arguments).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DomainRef<'a> {
+    pub name: &'a str,
+    pub uuid: Uuid,
+    pub id: i32,
+}
+
+impl<'a> oxvirt_xdr::XdrRef<'a> for DomainRef<'a> {
+    fn decode_ref(r: &mut oxvirt_xdr::Reader<'a>) -> Result<Self, oxvirt_xdr::XdrError> {
+        use oxvirt_xdr::Xdr;
+        Ok(DomainRef {
+            name: r.str()?,
+            uuid: Uuid::decode(r)?,
+            id: i32::decode(r)?,
+        })
+    }
+}
+
+/// `remote_domain_get_info_args` and every other `{ remote_nonnull_domain dom; }` argument,
+/// borrowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DomainArgsRef<'a> {
+    pub dom: DomainRef<'a>,
+}
+
+impl<'a> oxvirt_xdr::XdrRef<'a> for DomainArgsRef<'a> {
+    fn decode_ref(r: &mut oxvirt_xdr::Reader<'a>) -> Result<Self, oxvirt_xdr::XdrError> {
+        Ok(DomainArgsRef {
+            dom: DomainRef::decode_ref(r)?,
+        })
+    }
+}
+
+/// `{ remote_nonnull_domain dom; unsigned int flags; }` arguments, borrowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DomainFlagsArgsRef<'a> {
+    pub dom: DomainRef<'a>,
+    pub flags: u32,
+}
+
+impl<'a> oxvirt_xdr::XdrRef<'a> for DomainFlagsArgsRef<'a> {
+    fn decode_ref(r: &mut oxvirt_xdr::Reader<'a>) -> Result<Self, oxvirt_xdr::XdrError> {
+        use oxvirt_xdr::Xdr;
+        Ok(DomainFlagsArgsRef {
+            dom: DomainRef::decode_ref(r)?,
+            flags: u32::decode(r)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod ref_tests {
+    use super::*;
+    use oxvirt_xdr::{from_bytes, from_bytes_ref, to_bytes};
+
+    #[test]
+    fn borrowed_domain_args_decode_like_owned_ones() {
+        let owned = crate::remote::DomainFlagsArgs {
+            dom: Domain {
+                name: "vm-1".into(),
+                uuid: Uuid([7; 16]),
+                id: 3,
+            },
+            flags: 5,
+        };
+        let bytes = to_bytes(&owned);
+        let b: DomainFlagsArgsRef<'_> = from_bytes_ref(&bytes).unwrap();
+        assert_eq!(
+            (b.dom.name, b.dom.uuid, b.dom.id, b.flags),
+            ("vm-1", Uuid([7; 16]), 3, 5)
+        );
+        let a: DomainArgsRef<'_> = from_bytes_ref(&bytes).unwrap();
+        let o: crate::remote::DomainArgs = from_bytes(&bytes).unwrap();
+        assert_eq!(a.dom.name, o.dom.name);
+        for cut in 0..bytes.len() - 4 {
+            assert!(from_bytes_ref::<DomainFlagsArgsRef<'_>>(&bytes[..cut]).is_err());
+        }
+        let mut bad = bytes.clone();
+        bad[4] = 0xff;
+        assert!(from_bytes_ref::<DomainArgsRef<'_>>(&bad).is_err());
+    }
+}
