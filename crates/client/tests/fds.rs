@@ -23,8 +23,6 @@ use std::time::{Duration, Instant};
 const ECHO_PROGRAM: u32 = 0x0a0b_0c0d;
 
 /// Replies to any call with the number of fds it got, those fds, then both ends of a new pipe.
-/// (One fd per call goes out: our server's transport may miss the second of several fds
-/// arriving together, see the report of this change.)
 struct EchoFds;
 
 impl Program for EchoFds {
@@ -71,18 +69,32 @@ async fn fds_go_out_and_come_back_through_our_rpc_server() {
     .spawn(server);
     let c = tokio::time::timeout(Duration::from_secs(10), async {
         let c = Connection::connect_unix_raw(&path).await.unwrap();
-        for round in 0..3 {
-            let f = std::fs::File::open("/dev/null").unwrap();
-            let keep_f = f.try_clone().unwrap();
+        // 1, 2 and 3 fds per call: each travels in its own message after the frame (as the C
+        // client sends them), so the server must keep reading past each fd-carrying message.
+        for round in 0..3u32 {
+            let k = round as usize + 1;
+            // Distinct files, so the order of the fds that come back is checked too.
+            let files: Vec<std::fs::File> = (0..k)
+                .map(|i| std::fs::File::create(dir.path().join(format!("f{round}-{i}"))).unwrap())
+                .collect();
+            let keep: Vec<std::fs::File> = files.iter().map(|f| f.try_clone().unwrap()).collect();
             let (n, back): (u32, Vec<OwnedFd>) = c
-                .call_with_fds(ECHO_PROGRAM, 1, round, &(), vec![f.into()])
+                .call_with_fds(
+                    ECHO_PROGRAM,
+                    1,
+                    round as i32,
+                    &(),
+                    files.into_iter().map(OwnedFd::from).collect(),
+                )
                 .await
                 .unwrap();
-            assert_eq!(n, 1);
-            assert_eq!(back.len(), 3);
-            assert!(same_file(&back[0], &keep_f), "the fd sent came back");
+            assert_eq!(n as usize, k);
+            assert_eq!(back.len(), k + 2);
+            for (b, f) in back.iter().zip(&keep) {
+                assert!(same_file(b, f), "the fds sent came back in order");
+            }
             // The server's new pipe: bytes written into its write end come out of its read end.
-            let mut it = back.into_iter().skip(1);
+            let mut it = back.into_iter().skip(k);
             let mut rd = std::fs::File::from(it.next().unwrap());
             let mut wr = std::fs::File::from(it.next().unwrap());
             wr.write_all(b"through the server").unwrap();
