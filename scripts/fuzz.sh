@@ -19,6 +19,7 @@ command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --version 
 export RUSTC_BOOTSTRAP=1
 cd fuzz
 cargo fuzz build -O
+failed=()
 for t in "${targets[@]}"; do
   mkdir -p "corpus/$t"
   if [ "$mode" = ci ]; then
@@ -28,11 +29,24 @@ for t in "${targets[@]}"; do
     args=(-max_total_time="$mode")
   fi
   echo "fuzzing $t (${args[*]})"
+  mkdir -p "artifacts/$t"
+  marker="$(mktemp)"
+  set +e
   cargo fuzz run -O "$t" "corpus/$t" -- "${args[@]}" -rss_limit_mb=2048 -print_final_stats=1 2>&1 \
-    | grep -E '^(Done|stat::number_of_executed_units|==[0-9]+==ERROR|SUMMARY)|panicked' || true
-  if ls "artifacts/$t"/crash-* "artifacts/$t"/leak-* "artifacts/$t"/oom-* >/dev/null 2>&1; then
-    echo "fuzz target $t found a failing input: see fuzz/artifacts/$t/"
-    exit 1
+    | grep -E '^(Done|stat::number_of_executed_units|==[0-9]+==ERROR|SUMMARY)|panicked'
+  rc=${PIPESTATUS[0]}
+  set -e
+  # A failing input is written as crash-*, leak-*, oom-* or timeout-*; the run also exits non-zero.
+  found="$(find "artifacts/$t" -maxdepth 1 -type f -newer "$marker" \
+    \( -name 'crash-*' -o -name 'leak-*' -o -name 'oom-*' -o -name 'timeout-*' \) | head -n 1)"
+  rm -f "$marker"
+  if [ "$rc" -ne 0 ] || [ -n "$found" ]; then
+    echo "fuzz target $t failed (exit $rc): see fuzz/artifacts/$t/ ${found:+($found)}"
+    failed+=("$t")
   fi
 done
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "fuzzing: failing targets: ${failed[*]}"
+  exit 1
+fi
 echo "fuzzing: ${#targets[@]} targets, no crash"

@@ -370,9 +370,10 @@ impl AdminProgram {
                 check_flags(x.flags, 1, admin, "adminConnectDaemonShutdown")?;
                 // Shut down only after this reply has had time to reach the caller, so the
                 // client sees success rather than an EOF in place of its reply.
+                // (A plain thread: it needs no runtime, timers or otherwise, and runs once.)
                 let shutdown = st.shutdown.clone();
-                tokio::spawn(async move {
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                std::thread::spawn(move || {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
                     shutdown.notify_one();
                 });
                 Ok(())

@@ -334,6 +334,18 @@ mod tests {
         }
     }
 
+    /// Regressions (found by `scripts/fuzz.sh ci`): CONNECT_DAEMON_SHUTDOWN dispatched outside a
+    /// tokio runtime panicked in `tokio::spawn`, and inside one without timers (as the fuzz
+    /// target runs it) in `tokio::time::sleep`.
+    #[test]
+    fn admin_daemon_shutdown_outside_a_runtime() {
+        super::admin_calls(&[0x3b, 0x52, 0, 0, 0, 0]);
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let _g = rt.enter();
+        super::admin_calls(&[0xfa, 0x22, 0, 0, 0, 0, 0, 0]);
+        super::admin_calls(&[0x3b, 0x52, 0, 0, 0, 0]);
+    }
+
     #[test]
     fn admin_calls_and_typed_params_survive_random_input() {
         let rt = tokio::runtime::Builder::new_current_thread()
