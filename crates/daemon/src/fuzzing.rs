@@ -340,7 +340,9 @@ mod tests {
     #[test]
     fn admin_daemon_shutdown_outside_a_runtime() {
         super::admin_calls(&[0x3b, 0x52, 0, 0, 0, 0]);
-        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
         let _g = rt.enter();
         super::admin_calls(&[0xfa, 0x22, 0, 0, 0, 0, 0, 0]);
         super::admin_calls(&[0x3b, 0x52, 0, 0, 0, 0]);
