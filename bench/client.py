@@ -10,6 +10,7 @@ import argparse, importlib.util, json, os, resource, statistics, subprocess, sys
 spec = importlib.util.spec_from_file_location("runbench", os.path.join(os.path.dirname(__file__), "run.py"))
 rb = importlib.util.module_from_spec(spec); spec.loader.exec_module(rb)
 EXAMPLE = os.path.join(rb.ROOT, "target", "release", "examples", "bench_client")
+FLOOR = os.path.join(rb.ROOT, "target", "release", "examples", "raw_floor")
 
 
 def python_client(uri, seconds, threads=64):
@@ -83,7 +84,7 @@ def main():
     a = ap.parse_args()
     subprocess.run(["cargo", "build", "--release", "-q", "-p", "oxvirt-daemon", "--bin", "libvirtd"],
                    cwd=rb.ROOT, check=True)
-    subprocess.run(["cargo", "build", "--release", "-q", "-p", "oxvirt-client", "--example", "bench_client"],
+    subprocess.run(["cargo", "build", "--release", "-q", "-p", "oxvirt-client", "--example", "bench_client", "--example", "raw_floor"],
                    cwd=rb.ROOT, check=True)
     d = rb.Daemon("ours", rb.OURS)
     res = {"rust": [], "c": []}
@@ -92,6 +93,9 @@ def main():
             out = subprocess.run([EXAMPLE, d.uri, str(a.seconds), "64"], capture_output=True, text=True, check=True)
             res["rust"].append(json.loads(out.stdout))
             res["c"].append(python_client(d.uri, a.seconds))
+            sock = d.uri.split("socket=", 1)[1]
+            fl = subprocess.run([FLOOR, sock, str(a.seconds)], capture_output=True, text=True, check=True)
+            res["rust"][-1].update(json.loads(fl.stdout))
             pr, pc = pinned_round(d, a.seconds)
             res["rust"][-1].update(pr)
             res["c"][-1].update(pc)
@@ -101,9 +105,11 @@ def main():
     lines = ["| figure | oxvirt-client (Rust) | python3-libvirt (C client) | Rust / C | target |", "| --- | --- | --- | --- | --- |"]
     targets = {"seq_calls_per_s": "≥ 2", "seq_cpu_us_per_call": "≤ 0.5", "shared_conn_calls_per_s": "(reported)",
                "blocking_seq_calls_per_s": "(reported)", "blocking_seq_cpu_us_per_call": "(reported)",
-               "pinned_seq_calls_per_s": "≥ 2", "pinned_seq_cpu_us_per_call": "≤ 0.5"}
+               "pinned_seq_calls_per_s": "≥ 2", "pinned_seq_cpu_us_per_call": "≤ 0.5",
+               "floor_seq_calls_per_s": "(control)", "floor_seq_cpu_us_per_call": "(control)"}
     # The blocking facade's sequential figures are compared with the same C client figures.
-    same_c = {"blocking_seq_calls_per_s": "seq_calls_per_s", "blocking_seq_cpu_us_per_call": "seq_cpu_us_per_call"}
+    same_c = {"blocking_seq_calls_per_s": "seq_calls_per_s", "blocking_seq_cpu_us_per_call": "seq_cpu_us_per_call",
+              "floor_seq_calls_per_s": "seq_calls_per_s", "floor_seq_cpu_us_per_call": "seq_cpu_us_per_call"}
     for k in targets:
         r = statistics.median(x[k] for x in res["rust"]); c = statistics.median(x[same_c.get(k, k)] for x in res["c"])
         lines.append(f"| {k} | {r:,.2f} | {c:,.2f} | {r / c:.2f} | {targets[k]} |")
@@ -116,7 +122,9 @@ def main():
             f"`bench/client.py --rounds {a.rounds} --seconds {a.seconds:g} --write`: the same daemon (ours), "
             "`dom.info()` on one connection; client CPU is the client process's user+system time; "
             "`blocking_*` is the blocking facade (`oxvirt_client::blocking`), compared with the same C client figures; "
-            "`pinned_*`: the same sequential run with the daemon and the client on one CPU (taskset), both clients alike. "
+            "`pinned_*`: the same sequential run with the daemon and the client on one CPU (taskset), both clients alike; "
+            "`floor_*` (control, in the Rust column): `examples/raw_floor.rs`, a minimal blocking client with no library "
+            "(one write, blocking reads), unpinned: the round-trip limit no client can beat by much. "
             "Note the Python interpreter's own cost is part of the C client's figures (python3-libvirt is how "
             f"libvirt's C client is driven here). Date: {time.strftime('%Y-%m-%d %H:%M')}.\n\n" + table)
 
