@@ -54,7 +54,7 @@
 //! ```
 
 use crate::error::{ClientError, Disconnect};
-use crate::events::{EventRoutes, LifecycleEvent};
+use crate::events::EventRoutes;
 use crate::io::{ReadReady, RecvBuf, Sock};
 use crate::{conf::ClientConf, select, sockets, Env};
 use oxvirt_proto::header::{begin_frame, check_length, finish_frame, HEADER_SIZE, LEN_SIZE};
@@ -1031,17 +1031,6 @@ impl Connection {
 
     pub(crate) fn weak(&self) -> Weak<Inner> {
         Arc::downgrade(&self.inner)
-    }
-
-    /// Registers an event route before the server can send events for it.
-    pub(crate) fn add_lifecycle_route(
-        inner: &Weak<Inner>,
-        id: i32,
-        tx: mpsc::Sender<LifecycleEvent>,
-    ) {
-        if let Some(i) = inner.upgrade() {
-            i.events.lock().unwrap().lifecycle.insert(id, tx);
-        }
     }
 }
 

@@ -602,9 +602,6 @@ struct Route {
 /// Server callbacks by (family, server-chosen callback id), with their local subscribers.
 #[derive(Default)]
 pub(crate) struct EventRoutes {
-    /// The first receiver of each route handed out by [`Connection::domain_lifecycle_events`]
-    /// (installed by `Connection::add_lifecycle_route`); further ones are subscribers.
-    pub(crate) lifecycle: HashMap<i32, mpsc::Sender<LifecycleEvent>>,
     routes: HashMap<(EventFamily, i32), Route>,
     by_key: HashMap<RouteKey, i32>,
     next_sub: u64,
@@ -627,19 +624,15 @@ fn decode<T: Xdr>(payload: &[u8]) -> Option<T> {
 
 impl EventRoutes {
     pub(crate) fn clear(&mut self) {
-        self.lifecycle.clear();
         self.routes.clear();
         self.by_key.clear();
     }
 
     /// No receiver is left on this server callback.
     fn unused(&self, family: EventFamily, id: i32) -> bool {
-        let legacy = family == EventFamily::Domain && self.lifecycle.contains_key(&id);
-        !legacy
-            && self
-                .routes
-                .get(&(family, id))
-                .map_or(true, |r| r.subs.is_empty())
+        self.routes
+            .get(&(family, id))
+            .map_or(true, |r| r.subs.is_empty())
     }
 
     fn remove_sub(&mut self, family: EventFamily, id: i32, sub: u64) {
@@ -652,22 +645,11 @@ impl EventRoutes {
         if let Some(r) = self.routes.remove(&(family, id)) {
             self.by_key.remove(&r.key);
         }
-        if family == EventFamily::Domain {
-            self.lifecycle.remove(&id);
-        }
     }
 
     /// Delivers one decoded event to every subscriber of its callback, in arrival order.
     fn deliver(&mut self, family: EventFamily, id: i32, ev: Event) {
         let mut closed = false;
-        if let Event::Domain(DomainEvent::Lifecycle(l)) = &ev {
-            if let Some(tx) = self.lifecycle.get(&id) {
-                if !offer(tx, l.clone()) {
-                    self.lifecycle.remove(&id);
-                    closed = true;
-                }
-            }
-        }
         if let Some(route) = self.routes.get_mut(&(family, id)) {
             let before = route.subs.len();
             route.subs.retain(|(_, s)| s.offer(&ev));
@@ -1164,27 +1146,20 @@ impl Connection {
             let Some(i) = for_routes.upgrade() else {
                 return;
             };
-            let legacy = {
-                let mut routes = i.events.lock().unwrap();
-                if routes.conn.is_none() {
-                    routes.conn = Some(for_routes.clone());
-                }
-                routes.by_key.insert(key.clone(), id);
-                let route = routes.routes.entry((family, id)).or_insert(Route {
+            let mut routes = i.events.lock().unwrap();
+            if routes.conn.is_none() {
+                routes.conn = Some(for_routes.clone());
+            }
+            routes.by_key.insert(key.clone(), id);
+            routes
+                .routes
+                .entry((family, id))
+                .or_insert(Route {
                     key,
                     subs: Vec::new(),
-                });
-                match sink {
-                    Sink::Lifecycle(tx) => Some(tx),
-                    other => {
-                        route.subs.push((sub, other));
-                        None
-                    }
-                }
-            };
-            if let Some(tx) = legacy {
-                Connection::add_lifecycle_route(&for_routes, id, tx);
-            }
+                })
+                .subs
+                .push((sub, sink));
         });
         let body = self
             .call_raw(remote::PROGRAM, remote::VERSION, proc_, args, Some(on_ok))

@@ -377,11 +377,10 @@ impl Connection {
         ))
     }
 
-    /// `virStorageVolUpload`: send the volume's new contents from `offset` (`length` 0: to the
-    /// end) on the returned stream, then [`Stream::finish`]. `flags` may hold
-    /// [`VOL_UPLOAD_SPARSE`] to send holes.
-    pub async fn storage_vol_upload(
+    /// Opens a volume upload or download stream (both take the same arguments).
+    async fn vol_transfer(
         &self,
+        proc_: i32,
         vol: &StorageVol,
         offset: u64,
         length: u64,
@@ -393,15 +392,24 @@ impl Connection {
             length,
             flags,
         };
-        Ok(self
-            .open_stream(
-                remote::PROGRAM,
-                remote::VERSION,
-                procs::STORAGE_VOL_UPLOAD,
-                &args,
-            )
-            .await?
-            .0)
+        let (stream, _) = self
+            .open_stream(remote::PROGRAM, remote::VERSION, proc_, &args)
+            .await?;
+        Ok(stream)
+    }
+
+    /// `virStorageVolUpload`: send the volume's new contents from `offset` (`length` 0: to the
+    /// end) on the returned stream, then [`Stream::finish`]. `flags` may hold
+    /// [`VOL_UPLOAD_SPARSE`] to send holes.
+    pub async fn storage_vol_upload(
+        &self,
+        vol: &StorageVol,
+        offset: u64,
+        length: u64,
+        flags: u32,
+    ) -> Result<Stream, ClientError> {
+        self.vol_transfer(procs::STORAGE_VOL_UPLOAD, vol, offset, length, flags)
+            .await
     }
 
     /// `virStorageVolDownload`: the volume's contents from `offset` (`length` 0: to the end)
@@ -414,21 +422,8 @@ impl Connection {
         length: u64,
         flags: u32,
     ) -> Result<Stream, ClientError> {
-        let args = VolTransferArgs {
-            vol: vol.clone(),
-            offset,
-            length,
-            flags,
-        };
-        Ok(self
-            .open_stream(
-                remote::PROGRAM,
-                remote::VERSION,
-                procs::STORAGE_VOL_DOWNLOAD,
-                &args,
-            )
-            .await?
-            .0)
+        self.vol_transfer(procs::STORAGE_VOL_DOWNLOAD, vol, offset, length, flags)
+            .await
     }
 
     /// `virDomainOpenConsole`: a full-duplex stream of the guest's console `dev_name` (`None`:

@@ -6,6 +6,9 @@
 //!   log program has no open handshake): DOMAIN_OPEN_LOG_FILE returns the write end of a pipe;
 //!   what the client writes into it lands in the log file.
 
+mod common;
+#[path = "../../daemon/tests/common/libvirt_session.rs"]
+mod libvirt_session;
 mod userthread;
 
 use oxvirt_client::{ClientError, Connection};
@@ -141,25 +144,6 @@ xdr_struct! {
     pub struct PosRet { pub pos: LogPos }
 }
 
-fn test_user() -> (u32, u32) {
-    let name = "oxvirt-test";
-    if nix::unistd::User::from_name(name).ok().flatten().is_none() {
-        let _ = Command::new("useradd")
-            .args([
-                "--system",
-                "--no-create-home",
-                "--shell",
-                "/usr/sbin/nologin",
-                name,
-            ])
-            .status();
-    }
-    let u = nix::unistd::User::from_name(name)
-        .unwrap()
-        .expect("test user");
-    (u.uid.as_raw(), u.gid.as_raw())
-}
-
 /// Our virtlogd binary (built on demand when this test runs alone).
 fn our_virtlogd() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
@@ -185,7 +169,7 @@ struct Virtlogd {
 
 impl Virtlogd {
     fn start(bin: &Path) -> Virtlogd {
-        let (uid, gid) = test_user();
+        let (uid, gid) = libvirt_session::test_user();
         let base = tempfile::Builder::new()
             .prefix("oxvirt-client-logd-")
             .tempdir()
@@ -244,19 +228,7 @@ impl Virtlogd {
 
 impl Drop for Virtlogd {
     fn drop(&mut self) {
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(self.child.id() as i32),
-            nix::sys::signal::Signal::SIGTERM,
-        );
-        let t0 = Instant::now();
-        while t0.elapsed() < Duration::from_secs(5) {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        common::stop_child(&mut self.child, Duration::from_secs(5));
     }
 }
 

@@ -5,6 +5,11 @@
 //! system-only and keeps its files there). Our daemon serves neither: `api_scenarios.rs`
 //! checks that it refuses them as "not supported".
 
+mod common;
+#[path = "../../daemon/tests/common/libvirt_session.rs"]
+mod libvirt_session;
+
+use libvirt_session::{DRIVER_DIR, LIBVIRTD};
 use oxvirt_client::api::secret::{CONNECT_LIST_SECRETS_NO_PRIVATE, CONNECT_LIST_SECRETS_PRIVATE};
 use oxvirt_client::api::SecretUsageType;
 use oxvirt_client::{ClientError, Connection, Uuid};
@@ -14,9 +19,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const LIBVIRTD: &str = "/usr/sbin/libvirtd";
-const DRIVER_DIR: &str = "/usr/lib/x86_64-linux-gnu/libvirt/connection-driver";
-const TEST_USER: &str = "oxvirt-test";
 const BOUND: Duration = Duration::from_secs(60);
 
 fn have(driver: &str) -> bool {
@@ -28,29 +30,6 @@ fn have(driver: &str) -> bool {
         eprintln!("{LIBVIRTD} or its {driver} driver not installed: skipping");
     }
     ok
-}
-
-/// The unprivileged test user, created once and idempotently (as the daemon tests do).
-fn test_user() -> (u32, u32) {
-    if nix::unistd::User::from_name(TEST_USER)
-        .ok()
-        .flatten()
-        .is_none()
-    {
-        let _ = Command::new("useradd")
-            .args([
-                "--system",
-                "--no-create-home",
-                "--shell",
-                "/usr/sbin/nologin",
-                TEST_USER,
-            ])
-            .status();
-    }
-    let u = nix::unistd::User::from_name(TEST_USER)
-        .unwrap()
-        .expect("test user oxvirt-test (useradd failed?)");
-    (u.uid.as_raw(), u.gid.as_raw())
 }
 
 /// A reference libvirtd started for one test; SIGTERM (then SIGKILL) by pid on drop.
@@ -79,7 +58,7 @@ impl Daemon {
 
     /// Session libvirtd as `oxvirt-test`, secret driver only.
     fn session_secrets() -> Daemon {
-        let (uid, gid) = test_user();
+        let (uid, gid) = libvirt_session::test_user();
         let dir = tempfile::Builder::new()
             .prefix("oxvirt-secrets-")
             .tempdir()
@@ -190,19 +169,7 @@ impl Daemon {
 
 impl Drop for Daemon {
     fn drop(&mut self) {
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(self.child.id() as i32),
-            nix::sys::signal::Signal::SIGTERM,
-        );
-        let t0 = Instant::now();
-        while t0.elapsed() < Duration::from_secs(10) {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        common::stop_child(&mut self.child, Duration::from_secs(10));
     }
 }
 

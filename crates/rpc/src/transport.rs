@@ -320,18 +320,16 @@ impl Stream {
 
     /// Write all of `data`.
     pub async fn write_all(&self, mut data: &[u8]) -> io::Result<()> {
-        let raw = self.fd.get_ref().as_raw_fd();
         while !data.is_empty() {
             // Try first: the socket buffer almost always has room, which saves a poll.
-            match nix::sys::socket::send(raw, data, MsgFlags::MSG_NOSIGNAL | MsgFlags::MSG_DONTWAIT)
-            {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            match self.try_send(&[IoSlice::new(data)]) {
                 Ok(n) => data = &data[n..],
                 // Readiness may be stale: clear it and retry the send; a still-full socket then
                 // waits for the next edge.
-                Err(nix::errno::Errno::EAGAIN) => self.fd.writable().await?.clear_ready(),
-                Err(nix::errno::Errno::EINTR) => {}
-                Err(e) => return Err(e.into()),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.fd.writable().await?.clear_ready()
+                }
+                Err(e) => return Err(e),
             }
         }
         Ok(())
@@ -339,28 +337,12 @@ impl Stream {
 
     /// Pass one fd with one dummy byte (UNIX sockets only).
     pub async fn send_fd(&self, fd: &OwnedFd) -> io::Result<()> {
-        if !self.is_unix() {
-            return Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                "fd passing needs a UNIX socket",
-            ));
-        }
-        let raw = self.fd.get_ref().as_raw_fd();
-        let fds = [fd.as_raw_fd()];
         loop {
-            let iov = [IoSlice::new(&[0u8])];
-            let cmsg = [ControlMessage::ScmRights(&fds)];
-            match sendmsg::<()>(
-                raw,
-                &iov,
-                &cmsg,
-                MsgFlags::MSG_NOSIGNAL | MsgFlags::MSG_DONTWAIT,
-                None,
-            ) {
-                Ok(_) => return Ok(()),
-                Err(nix::errno::Errno::EAGAIN) => self.fd.writable().await?.clear_ready(),
-                Err(nix::errno::Errno::EINTR) => {}
-                Err(e) => return Err(e.into()),
+            match self.try_send_fd(fd) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.fd.writable().await?.clear_ready()
+                }
+                r => return r,
             }
         }
     }
