@@ -13,10 +13,8 @@ EXAMPLE = os.path.join(rb.ROOT, "target", "release", "examples", "bench_client")
 FLOOR = os.path.join(rb.ROOT, "target", "release", "examples", "raw_floor")
 
 
-def python_client(uri, seconds, threads=64):
-    import libvirt
-    libvirt.virEventRegisterDefaultImpl()
-    c = libvirt.open(uri); d = c.lookupByName("test")
+def seq_calls(d, seconds):
+    """Sequential d.info() in batches of 100 for `seconds`: (calls/s, this process's CPU µs per call)."""
     r0 = resource.getrusage(resource.RUSAGE_SELF); t0 = time.perf_counter(); n = 0
     while time.perf_counter() - t0 < seconds:
         for _ in range(100):
@@ -24,7 +22,14 @@ def python_client(uri, seconds, threads=64):
         n += 100
     el = time.perf_counter() - t0
     r1 = resource.getrusage(resource.RUSAGE_SELF)
-    cpu = (r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime) / n * 1e6
+    return n / el, (r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime) / n * 1e6
+
+
+def python_client(uri, seconds, threads=64):
+    import libvirt
+    libvirt.virEventRegisterDefaultImpl()
+    c = libvirt.open(uri); d = c.lookupByName("test")
+    rate, cpu = seq_calls(d, seconds)
     counts = [0] * threads
     stop = time.perf_counter() + seconds
     def work(i):
@@ -36,43 +41,27 @@ def python_client(uri, seconds, threads=64):
     for t in ts: t.join()
     par = sum(counts) / (time.perf_counter() - t1)
     c.close()
-    return {"seq_calls_per_s": n / el, "seq_cpu_us_per_call": cpu, "shared_conn_calls_per_s": par}
+    return {"seq_calls_per_s": rate, "seq_cpu_us_per_call": cpu, "shared_conn_calls_per_s": par}
 
 
 def python_seq(uri, seconds):
     import libvirt
     c = libvirt.open(uri); d = c.lookupByName("test")
-    r0 = resource.getrusage(resource.RUSAGE_SELF); t0 = time.perf_counter(); n = 0
-    while time.perf_counter() - t0 < seconds:
-        for _ in range(100):
-            d.info()
-        n += 100
-    el = time.perf_counter() - t0
-    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    rate, cpu = seq_calls(d, seconds)
     c.close()
-    return {"pinned_seq_calls_per_s": n / el,
-            "pinned_seq_cpu_us_per_call": (r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime) / n * 1e6}
+    return {"pinned_seq_calls_per_s": rate, "pinned_seq_cpu_us_per_call": cpu}
 
 
 def pinned_round(d, seconds):
     """Daemon and client on one CPU (CPU 0): no cross-CPU wake-up per call, which on this VM costs
     more than either client's own work (an idle vCPU is woken by an IPI through the hypervisor), so
     this isolates the client's own cost. Both clients get the same treatment."""
-    allcpus = os.sched_getaffinity(0)
-    subprocess.run(["taskset", "-a", "-p", "-c", "0", str(d.proc.pid)], capture_output=True, check=True)
-    try:
-        out = subprocess.run(["taskset", "-c", "0", EXAMPLE, d.uri, str(seconds), "64", "seq"],
+    with rb.pinned_to_cpu0(d):
+        out = subprocess.run([EXAMPLE, d.uri, str(seconds), "64", "seq"],
                              capture_output=True, text=True, check=True)
         r = json.loads(out.stdout)
         rust = {"pinned_seq_calls_per_s": r["seq_calls_per_s"], "pinned_seq_cpu_us_per_call": r["seq_cpu_us_per_call"]}
-        os.sched_setaffinity(0, {0})
-        try:
-            c = python_seq(d.uri, seconds)
-        finally:
-            os.sched_setaffinity(0, allcpus)
-    finally:
-        cpus = ",".join(str(x) for x in sorted(allcpus))
-        subprocess.run(["taskset", "-a", "-p", "-c", cpus, str(d.proc.pid)], capture_output=True)
+        c = python_seq(d.uri, seconds)
     return rust, c
 
 

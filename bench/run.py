@@ -25,7 +25,7 @@ Workloads (python3-libvirt, i.e. libvirt's C client):
                measured on fresh daemons because after other workloads the figure mostly
                reflects how much freed heap each allocator can reuse
 """
-import argparse, multiprocessing as mp, os, shutil, signal, statistics, subprocess, sys, tempfile, time
+import argparse, contextlib, multiprocessing as mp, os, shutil, signal, statistics, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OURS = os.path.join(ROOT, "target", "release", "libvirtd")
@@ -168,6 +168,21 @@ def cold_start(binary, tries=5):
     return statistics.median(times)
 
 
+@contextlib.contextmanager
+def pinned_to_cpu0(d):
+    """The daemon (all its threads) and this process (and the children it starts) on CPU 0; the
+    previous affinities are restored on exit."""
+    allcpus = os.sched_getaffinity(0)
+    subprocess.run(["taskset", "-a", "-p", "-c", "0", str(d.proc.pid)], capture_output=True, check=True)
+    os.sched_setaffinity(0, {0})
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, allcpus)
+        cpus = ",".join(str(x) for x in sorted(allcpus))
+        subprocess.run(["taskset", "-a", "-p", "-c", cpus, str(d.proc.pid)], capture_output=True)
+
+
 def measure(d, seconds):
     r = {}
     u0, s0 = d.cpu()
@@ -177,17 +192,10 @@ def measure(d, seconds):
     r["cpu_user"] = (u1 - u0) / n * 1e6
     r["cpu_sys"] = (s1 - s0) / n * 1e6
     r["seq_info"] = n / el
-    allcpus = os.sched_getaffinity(0)
-    subprocess.run(["taskset", "-a", "-p", "-c", "0", str(d.proc.pid)], capture_output=True, check=True)
-    os.sched_setaffinity(0, {0})
-    try:
+    with pinned_to_cpu0(d):
         u0, s0 = d.cpu()
         n, el = seq_info(d.uri, seconds)
         u1, s1 = d.cpu()
-    finally:
-        os.sched_setaffinity(0, allcpus)
-        cpus = ",".join(str(x) for x in sorted(allcpus))
-        subprocess.run(["taskset", "-a", "-p", "-c", cpus, str(d.proc.pid)], capture_output=True)
     r["cpu_per_call_pinned"] = (u1 - u0 + s1 - s0) / n * 1e6
     r["seq_info_pinned"] = n / el
     r["par16"] = par16(d.uri, seconds)
