@@ -66,6 +66,8 @@ pub enum DriverEvent {
 #[derive(Debug, Clone)]
 pub struct EventSink {
     tx: tokio::sync::broadcast::Sender<DriverEvent>,
+    /// How many events were raised; an event's sequence number is the count after it.
+    emitted: std::sync::Arc<std::sync::Mutex<u64>>,
 }
 
 impl Default for EventSink {
@@ -78,16 +80,67 @@ impl EventSink {
     /// A sink with room for 1024 undelivered events per slow subscriber.
     pub fn new() -> Self {
         let (tx, _) = tokio::sync::broadcast::channel(1024);
-        EventSink { tx }
+        EventSink {
+            tx,
+            emitted: Default::default(),
+        }
     }
 
     /// Raise an event.
     pub fn emit(&self, ev: DriverEvent) {
+        let mut n = self.emitted.lock().unwrap_or_else(|e| e.into_inner());
+        *n += 1;
         let _ = self.tx.send(ev);
+    }
+
+    /// How many events have been raised so far: a registration made now wants only the events
+    /// whose sequence number is above it.
+    pub fn emitted(&self) -> u64 {
+        *self.emitted.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A new receiver, and the sequence number of the last event it will not see (the first
+    /// event it receives is number `n + 1`, the next `n + 2`, ...).
+    pub fn subscribe_counted(&self) -> (tokio::sync::broadcast::Receiver<DriverEvent>, u64) {
+        let n = self.emitted.lock().unwrap_or_else(|e| e.into_inner());
+        (self.tx.subscribe(), *n)
     }
 
     /// A new receiver that sees every event raised from now on.
     pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<DriverEvent> {
         self.tx.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refresh(name: &str) -> DriverEvent {
+        DriverEvent::PoolRefresh {
+            pool: PoolRef {
+                name: name.into(),
+                uuid: [0; 16],
+            },
+        }
+    }
+
+    #[test]
+    fn events_are_numbered_so_late_registrations_skip_earlier_ones() {
+        let s = EventSink::new();
+        s.emit(refresh("before"));
+        let (mut rx, base) = s.subscribe_counted();
+        assert_eq!(base, 1);
+        s.emit(refresh("after"));
+        assert_eq!(s.emitted(), 2);
+        // The receiver's first event is number base + 1 = 2, the one raised after it subscribed.
+        match rx.try_recv().unwrap() {
+            DriverEvent::PoolRefresh { pool } => assert_eq!(pool.name, "after"),
+            other => panic!("{other:?}"),
+        }
+        assert!(rx.try_recv().is_err());
+        // Clones share the count.
+        s.clone().emit(refresh("clone"));
+        assert_eq!(s.emitted(), 3);
     }
 }

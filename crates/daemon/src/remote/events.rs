@@ -37,6 +37,9 @@ struct Reg {
     family: Family,
     event_id: i32,
     object: Option<[u8; 16]>,
+    /// The driver's event count when it was registered: earlier events are not for it, even
+    /// when the forwarding task reaches them after the registration.
+    since: u64,
 }
 
 /// One session's registrations.
@@ -51,7 +54,7 @@ pub struct EventRegs {
 }
 
 impl EventRegs {
-    fn add(&mut self, family: Family, event_id: i32, object: Option<[u8; 16]>) -> i32 {
+    fn add(&mut self, family: Family, event_id: i32, object: Option<[u8; 16]>, since: u64) -> i32 {
         let id = self.next_id;
         self.next_id += 1;
         self.regs.push(Reg {
@@ -59,6 +62,7 @@ impl EventRegs {
             family,
             event_id,
             object,
+            since,
         });
         id
     }
@@ -86,15 +90,19 @@ pub fn start_forwarder(sess: &Arc<Session>, client: &Arc<Client>) {
     if sess.has_forwarder() {
         return;
     }
-    let mut rx = sess.conn.subscribe();
+    let (mut rx, mut seq) = sess.conn.events().subscribe_counted();
     let weak_sess: Weak<Session> = Arc::downgrade(sess);
     let weak_client: Weak<Client> = Arc::downgrade(client);
     let h = tokio::spawn(async move {
         loop {
             let ev = match rx.recv().await {
-                Ok(ev) => ev,
+                Ok(ev) => {
+                    seq += 1;
+                    ev
+                }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
                     tracing::warn!("client lagged; {n} events dropped");
+                    seq += n;
                     continue;
                 }
                 Err(_) => return,
@@ -102,7 +110,7 @@ pub fn start_forwarder(sess: &Arc<Session>, client: &Arc<Client>) {
             let (Some(sess), Some(client)) = (weak_sess.upgrade(), weak_client.upgrade()) else {
                 return;
             };
-            for frame in frames_for(&sess, &ev) {
+            for frame in frames_for(&sess, &ev, seq) {
                 client.send(frame);
             }
         }
@@ -123,13 +131,17 @@ fn ev_message<T: oxvirt_xdr::Xdr>(proc_: i32, body: &T) -> Vec<u8> {
 }
 
 /// The frames one driver event produces for this session's registrations.
-fn frames_for(sess: &Session, ev: &DriverEvent) -> Vec<Vec<u8>> {
+/// The frames for event number `seq`: one per callback registered before it was raised.
+fn frames_for(sess: &Session, ev: &DriverEvent, seq: u64) -> Vec<Vec<u8>> {
     let regs = sess.regs.lock().unwrap();
     let matching = |family: Family, event_id: i32, uuid: &[u8; 16]| -> Vec<i32> {
         regs.regs
             .iter()
             .filter(|r| {
-                r.family == family && r.event_id == event_id && r.object.is_none_or(|o| &o == uuid)
+                r.family == family
+                    && r.event_id == event_id
+                    && r.object.is_none_or(|o| &o == uuid)
+                    && r.since < seq
             })
             .map(|r| r.id)
             .collect()
@@ -240,10 +252,13 @@ pub fn handle(sess: &Arc<Session>, client: &Arc<Client>, h: &Header, body: &[u8]
                 if !(0..DOMAIN_EVENT_ID_LAST).contains(&a.event_id) {
                     return Err(unsupported_id(a.event_id));
                 }
-                let id =
-                    regs.lock()
-                        .unwrap()
-                        .add(Family::Domain, a.event_id, a.dom.map(|d| d.uuid.0));
+                let since = sess.conn.events().emitted();
+                let id = regs.lock().unwrap().add(
+                    Family::Domain,
+                    a.event_id,
+                    a.dom.map(|d| d.uuid.0),
+                    since,
+                );
                 Ok(r::CallbackIdRet { callback_id: id })
             })
         }
@@ -285,10 +300,13 @@ pub fn handle(sess: &Arc<Session>, client: &Arc<Client>, h: &Header, body: &[u8]
                 if !(0..NETWORK_EVENT_ID_LAST).contains(&a.event_id) {
                     return Err(unsupported_id(a.event_id));
                 }
-                let id =
-                    regs.lock()
-                        .unwrap()
-                        .add(Family::Network, a.event_id, a.net.map(|n| n.uuid.0));
+                let since = sess.conn.events().emitted();
+                let id = regs.lock().unwrap().add(
+                    Family::Network,
+                    a.event_id,
+                    a.net.map(|n| n.uuid.0),
+                    since,
+                );
                 Ok(r::CallbackIdRet { callback_id: id })
             })
         }
@@ -304,10 +322,13 @@ pub fn handle(sess: &Arc<Session>, client: &Arc<Client>, h: &Header, body: &[u8]
                 if !(0..POOL_EVENT_ID_LAST).contains(&a.event_id) {
                     return Err(unsupported_id(a.event_id));
                 }
-                let id =
-                    regs.lock()
-                        .unwrap()
-                        .add(Family::Pool, a.event_id, a.pool.map(|p| p.uuid.0));
+                let since = sess.conn.events().emitted();
+                let id = regs.lock().unwrap().add(
+                    Family::Pool,
+                    a.event_id,
+                    a.pool.map(|p| p.uuid.0),
+                    since,
+                );
                 Ok(r::CallbackIdRet { callback_id: id })
             })
         }
