@@ -18,9 +18,12 @@ pub enum Disconnect {
     /// `close()` was called.
     #[error("client socket is closed")]
     Closed,
-    /// A read or write failed.
+    /// A read failed.
     #[error("Cannot recv data: {0}")]
     Io(String),
+    /// A write failed (the peer had closed its side, or the socket broke).
+    #[error("Cannot write data: {0}")]
+    Write(String),
     /// The peer broke the protocol; the connection was dropped as the C client does.
     #[error("{0}")]
     Protocol(String),
@@ -76,9 +79,9 @@ impl ClientError {
             ClientError::Libvirt(e) | ClientError::NotSupported(e) => e.code,
             ClientError::Connect { .. } => ErrorCode::SystemError as i32,
             ClientError::AuthUnsupported(_) => ErrorCode::AuthFailed as i32,
-            ClientError::Disconnected(Disconnect::Eof | Disconnect::Io(_)) => {
-                ErrorCode::SystemError as i32
-            }
+            ClientError::Disconnected(
+                Disconnect::Eof | Disconnect::Io(_) | Disconnect::Write(_),
+            ) => ErrorCode::SystemError as i32,
             ClientError::Config(_) => ErrorCode::ConfigUnsupported as i32,
             _ => ErrorCode::Rpc as i32,
         }

@@ -253,6 +253,11 @@ impl Sock {
         }
     }
 
+    /// Shuts the write direction down: the peer sees EOF, what it sent can still be read.
+    pub(crate) fn shutdown_write(&self) {
+        let _ = nix::sys::socket::shutdown(self.raw(), nix::sys::socket::Shutdown::Write);
+    }
+
     /// Shuts both directions down (the peer sees EOF; a blocked read here returns 0).
     pub(crate) fn shutdown(&self) {
         let _ = nix::sys::socket::shutdown(self.raw(), nix::sys::socket::Shutdown::Both);

@@ -81,6 +81,8 @@ use tokio::task::JoinHandle;
 
 mod tasks;
 use tasks::*;
+#[cfg(test)]
+mod tests;
 
 /// `VIR_DRV_FEATURE_PROGRAM_KEEPALIVE`.
 pub const FEATURE_PROGRAM_KEEPALIVE: i32 = 10;
@@ -119,7 +121,9 @@ impl CloseReason {
             Disconnect::Eof | Disconnect::EofWith(_) => CloseReason::Eof,
             Disconnect::KeepaliveTimeout => CloseReason::Keepalive,
             Disconnect::Closed => CloseReason::Client,
-            Disconnect::Io(_) | Disconnect::Protocol(_) => CloseReason::Error,
+            Disconnect::Io(_) | Disconnect::Write(_) | Disconnect::Protocol(_) => {
+                CloseReason::Error
+            }
         }
     }
 }
@@ -176,6 +180,9 @@ struct OutFrame {
     dones: Vec<oneshot::Sender<()>>,
 }
 
+/// How long a connection whose write failed waits for its reader to reach the peer's EOF.
+const WRITE_FAILED_GRACE: Duration = Duration::from_secs(5);
+
 #[derive(Default)]
 struct WriteQueue {
     q: VecDeque<OutFrame>,
@@ -226,6 +233,11 @@ pub(crate) struct Inner {
     read_only: AtomicBool,
     /// Set by `close()` before CONNECT_CLOSE: the EOF that follows is the client's doing.
     closing: AtomicBool,
+    /// The first failed write. The connection stays up until the reader has taken what the
+    /// peer sent before it closed (a CONNECT_CLOSE reply, say); new writes fail with this.
+    write_err: Mutex<Option<Disconnect>>,
+    /// This connection, for the tasks it starts itself.
+    me: Weak<Inner>,
     closed_tx: watch::Sender<Option<CloseReason>>,
 }
 
@@ -309,7 +321,7 @@ impl Inner {
                 Ok(()) => Ok(()),
                 Err(None) => Err(ClientError::Disconnected(self.dead_reason())),
                 Err(Some(e)) => {
-                    self.kill(Disconnect::Io(e.to_string()));
+                    self.write_failed(e);
                     Err(ClientError::Disconnected(self.dead_reason()))
                 }
             },
@@ -348,13 +360,55 @@ impl Inner {
         matches!(&self.writer, Writer::Sock(w) if w.sock.is_unix())
     }
 
+    /// Why the connection is dead, or why it can no longer send.
     pub(crate) fn dead_reason(&self) -> Disconnect {
-        self.state
-            .lock()
-            .unwrap()
-            .dead
-            .clone()
+        let dead = self.state.lock().unwrap().dead.clone();
+        dead.or_else(|| self.write_err.lock().unwrap().clone())
             .unwrap_or(Disconnect::Closed)
+    }
+
+    /// A write failed: nothing more can be sent, but the peer may have written replies before
+    /// it closed (it answers CONNECT_CLOSE, then closes, while another task of ours is still
+    /// sending). Those are in our receive buffer already, so the connection is killed by the
+    /// reader when it reaches the end of them; the write side is shut down so that a peer that
+    /// is still there sees EOF and closes too. If nobody is reading (stream flow control has
+    /// paused the reader), or the reader has not ended within [`WRITE_FAILED_GRACE`], the
+    /// connection is killed here.
+    pub(crate) fn write_failed(&self, e: io::Error) {
+        let why = Disconnect::Write(e.to_string());
+        {
+            let mut slot = self.write_err.lock().unwrap();
+            if slot.is_some() {
+                return;
+            }
+            *slot = Some(why.clone());
+        }
+        match &self.writer {
+            Writer::Sock(w) => {
+                let dropped = {
+                    let mut q = w.q.lock().unwrap();
+                    q.closed = true;
+                    std::mem::take(&mut q.q)
+                };
+                drop(dropped);
+                w.sock.shutdown_write();
+                w.wake.notify_one();
+            }
+            Writer::Chan(_) => {}
+        }
+        let reader_runs = self.sock_read.is_some() || matches!(self.writer, Writer::Chan(_));
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) if reader_runs && !self.reading_paused() => {
+                let inner = self.me.clone();
+                rt.spawn(async move {
+                    tokio::time::sleep(WRITE_FAILED_GRACE).await;
+                    if let Some(i) = inner.upgrade() {
+                        i.kill(why);
+                    }
+                });
+            }
+            _ => self.kill(why),
+        }
     }
 
     pub(crate) fn next_serial(&self) -> u32 {
@@ -606,23 +660,27 @@ impl Connection {
             Err(stream)
         };
         let (closed_tx, _) = watch::channel(None);
-        let new_inner = |writer, sock_read| Inner {
-            serial: AtomicU32::new(0),
-            sock_read,
-            stream_bytes: AtomicUsize::new(0),
-            stream_drained: Notify::new(),
-            stalled: AtomicBool::new(false),
-            state: Mutex::new(State::default()),
-            writer,
-            last_rx: Mutex::new(Instant::now()),
-            events: Mutex::new(EventRoutes::default()),
-            tasks: Mutex::new(Vec::new()),
-            keepalive: Mutex::new(None),
-            features: Mutex::new(Features::default()),
-            uri: Mutex::new(None),
-            read_only: AtomicBool::new(false),
-            closing: AtomicBool::new(false),
-            closed_tx,
+        let new_inner = |writer, sock_read| {
+            Arc::new_cyclic(|me| Inner {
+                serial: AtomicU32::new(0),
+                sock_read,
+                stream_bytes: AtomicUsize::new(0),
+                stream_drained: Notify::new(),
+                stalled: AtomicBool::new(false),
+                state: Mutex::new(State::default()),
+                writer,
+                last_rx: Mutex::new(Instant::now()),
+                events: Mutex::new(EventRoutes::default()),
+                tasks: Mutex::new(Vec::new()),
+                keepalive: Mutex::new(None),
+                features: Mutex::new(Features::default()),
+                uri: Mutex::new(None),
+                read_only: AtomicBool::new(false),
+                closing: AtomicBool::new(false),
+                write_err: Mutex::new(None),
+                me: me.clone(),
+                closed_tx,
+            })
         };
         let inner = match sock {
             Ok(sock) => {
@@ -639,7 +697,7 @@ impl Connection {
                         want: LEN_SIZE,
                     }),
                 };
-                let inner = Arc::new(new_inner(Writer::Sock(w.clone()), Some(sr)));
+                let inner = new_inner(Writer::Sock(w.clone()), Some(sr));
                 let wt = tokio::spawn(sock_writer(w, Arc::downgrade(&inner)));
                 let rt = tokio::spawn(sock_reader(Arc::downgrade(&inner), sock));
                 inner.tasks.lock().unwrap().extend([wt, rt]);
@@ -648,7 +706,7 @@ impl Connection {
             Err(stream) => {
                 let (rd, wr) = tokio::io::split(stream);
                 let (tx, rx) = mpsc::unbounded_channel();
-                let inner = Arc::new(new_inner(Writer::Chan(tx), None));
+                let inner = new_inner(Writer::Chan(tx), None);
                 let wt = tokio::spawn(chan_writer(Arc::downgrade(&inner), wr, rx));
                 let rt = tokio::spawn(boxed_reader(Arc::downgrade(&inner), rd));
                 inner.tasks.lock().unwrap().extend([wt, rt]);

@@ -168,7 +168,7 @@ pub(super) async fn sock_writer(w: Arc<SockWriter>, inner: Weak<Inner>) {
             };
             if let Err(e) = step {
                 if let Some(i) = inner.upgrade() {
-                    i.kill(Disconnect::Io(e.to_string()));
+                    i.write_failed(e);
                 }
                 return;
             }
@@ -204,7 +204,7 @@ pub(super) async fn chan_writer(
         .await
         {
             if let Some(i) = inner.upgrade() {
-                i.kill(Disconnect::Io(e.to_string()));
+                i.write_failed(e);
             }
             return;
         }
