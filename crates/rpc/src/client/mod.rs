@@ -1,7 +1,8 @@
 //! One client connection: its identity and flags (what programs see), and the one task that
 //! serves it (`Connection`): framing, keepalive, in-flight limit, dispatch, and the writes.
 //! The replies to the calls of one read go out in one `send` from that task; other tasks
-//! (event forwarders, calls answered later) queue frames on the client and wake it.
+//! (event forwarders, calls answered later) queue frames on the client and wake it. The
+//! bounded outgoing queue and its flush are in `out`.
 
 use crate::frame::{self, Parsed};
 use crate::keepalive::{Keepalive, KeepaliveAction, KeepaliveConfig};
@@ -23,6 +24,9 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
+mod out;
+use out::{flush, Flushed, Out, OutQueue};
+
 /// Frames queued for one client before it is considered stuck and dropped.
 pub const OUT_QUEUE: usize = 1024;
 /// Bytes queued for one client from which on it is considered stuck and dropped (a frame
@@ -40,147 +44,6 @@ pub struct ClientIdentity {
     pub pid: Option<i32>,
     /// TCP peer address, IPv4-mapped addresses unmapped.
     pub sock_addr: Option<SocketAddr>,
-}
-
-/// Outgoing work queued on a client.
-#[derive(Debug)]
-pub(crate) enum Out {
-    Frame(Vec<u8>, Vec<OwnedFd>),
-    Close,
-}
-
-#[derive(Debug, Default)]
-struct OutState {
-    q: VecDeque<Out>,
-    /// Bytes of the front frame already written.
-    off: usize,
-    /// Bytes of all queued frames.
-    bytes: usize,
-}
-
-impl OutState {
-    /// Queue `m`; false if the queue is full (the client is not reading).
-    fn push(&mut self, m: Out) -> bool {
-        if let Out::Frame(f, _) = &m {
-            // Bytes already queued are checked, not the new frame's: any single frame (up to
-            // the 32 MiB message limit) is accepted below the bound.
-            let full = self.q.len() >= OUT_QUEUE || self.bytes >= OUT_QUEUE_BYTES;
-            if full {
-                return false;
-            }
-            self.bytes += f.len();
-        }
-        self.q.push_back(m);
-        true
-    }
-
-    fn pop(&mut self) {
-        if let Some(Out::Frame(f, _)) = self.q.pop_front() {
-            self.bytes -= f.len();
-        }
-        self.off = 0;
-    }
-}
-
-/// A client's outgoing queue: what could not be written at once (the socket was full) and
-/// what other tasks send (events, replies computed later). Bounded; holds no memory while
-/// empty. Only the connection task writes to the socket.
-#[derive(Debug, Default)]
-pub(crate) struct OutQueue {
-    s: Mutex<OutState>,
-}
-
-impl OutQueue {
-    /// Queue `m`; false if the queue is full (the client is not reading).
-    fn push(&self, m: Out) -> bool {
-        self.s.lock().unwrap().push(m)
-    }
-
-    fn is_empty(&self) -> bool {
-        self.s.lock().unwrap().q.is_empty()
-    }
-}
-
-/// What [`flush`] left behind.
-#[derive(Debug, PartialEq, Eq)]
-enum Flushed {
-    /// Everything is written.
-    Empty,
-    /// The socket is full; wait until it is writable.
-    Blocked,
-    /// A `Close` marker was reached: everything before it is written.
-    Close,
-}
-
-/// Write queued frames while the socket takes them (consecutive frames in one `sendmsg`;
-/// passed fds after their frame's bytes).
-fn flush(out: &OutQueue, stream: &Stream) -> std::io::Result<Flushed> {
-    let mut guard = out.s.lock().unwrap();
-    let s = &mut *guard;
-    loop {
-        let written = {
-            let mut iov: [IoSlice<'_>; 16] = [IoSlice::new(&[]); 16];
-            let mut n = 0;
-            for (i, m) in s.q.iter().enumerate() {
-                match m {
-                    Out::Close => break,
-                    Out::Frame(f, fds) => {
-                        let from = if i == 0 { s.off.min(f.len()) } else { 0 };
-                        iov[n] = IoSlice::new(&f[from..]);
-                        n += 1;
-                        if !fds.is_empty() || n == iov.len() {
-                            break;
-                        }
-                    }
-                }
-            }
-            if n == 0 {
-                break;
-            }
-            let total: usize = iov[..n].iter().map(|b| b.len()).sum();
-            if total == 0 {
-                0
-            } else {
-                match stream.try_send(&iov[..n]) {
-                    Ok(w) => w,
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                        return Ok(Flushed::Blocked)
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-        };
-        // Retire what was written: whole frames (after their fds), then the front's offset.
-        let mut left = written;
-        while let Some(Out::Frame(f, fds)) = s.q.front_mut() {
-            let rest = f.len() - s.off.min(f.len());
-            if left < rest {
-                s.off += left;
-                break;
-            }
-            left -= rest;
-            s.off = f.len();
-            while let Some(fd) = fds.first() {
-                match stream.try_send_fd(fd) {
-                    Ok(()) => {
-                        fds.remove(0);
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                        return Ok(Flushed::Blocked)
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-            s.pop();
-        }
-    }
-    if matches!(s.q.front(), Some(Out::Close)) {
-        return Ok(Flushed::Close);
-    }
-    if s.q.capacity() > 16 {
-        s.q = VecDeque::new();
-    }
-    Ok(Flushed::Empty)
 }
 
 /// A connected client, as programs and the admin interface see it.
@@ -338,15 +201,7 @@ impl Client {
     /// Take the frames queued for a detached client (replies pushed by [`Client::send`] or
     /// delivered by the RPC layer).
     pub fn take_out(&self) -> Vec<Vec<u8>> {
-        let mut s = self.out.s.lock().unwrap();
-        s.off = 0;
-        s.bytes = 0;
-        s.q.drain(..)
-            .filter_map(|m| match m {
-                Out::Frame(f, _) => Some(f),
-                Out::Close => None,
-            })
-            .collect()
+        self.out.take_frames()
     }
 
     /// Per-program state of type `T`, created on first use.
@@ -1012,75 +867,5 @@ mod size_tests {
             std::mem::size_of_val(&f)
         );
         assert!(std::mem::size_of::<super::Client>() <= 320);
-    }
-}
-
-#[cfg(test)]
-mod queue_tests {
-    use super::*;
-    use std::io::Read;
-
-    /// Frames queued while the peer does not read are written in order once it does, partial
-    /// writes included; fds follow their frame's bytes.
-    #[tokio::test]
-    async fn queued_frames_survive_a_full_socket_in_order() {
-        let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
-        a.set_nonblocking(true).unwrap();
-        let stream = Stream::unix(tokio::net::UnixStream::from_std(a).unwrap()).unwrap();
-        let out = OutQueue::default();
-        let mut expect = Vec::new();
-        for i in 0..64u32 {
-            let f: Vec<u8> = (0..50_000u32).map(|j| (i * 7 + j) as u8).collect();
-            expect.extend_from_slice(&f);
-            let fds = if i == 40 {
-                vec![OwnedFd::from(std::fs::File::open("/dev/null").unwrap())]
-            } else {
-                Vec::new()
-            };
-            if i == 40 {
-                expect.push(0);
-            }
-            assert!(out.push(Out::Frame(f, fds)));
-        }
-        assert_eq!(flush(&out, &stream).unwrap(), Flushed::Blocked);
-        let reader = std::thread::spawn(move || {
-            let mut got = Vec::new();
-            let mut buf = vec![0u8; 65536];
-            while got.len() < 64 * 50_000 + 1 {
-                let n = (&b).read(&mut buf).unwrap();
-                assert!(n > 0);
-                got.extend_from_slice(&buf[..n]);
-            }
-            got
-        });
-        let t0 = Instant::now();
-        loop {
-            match flush(&out, &stream).unwrap() {
-                Flushed::Empty => break,
-                Flushed::Blocked => {
-                    assert!(t0.elapsed() < Duration::from_secs(20));
-                    tokio::time::sleep(Duration::from_millis(1)).await;
-                }
-                Flushed::Close => unreachable!(),
-            }
-        }
-        assert!(out.is_empty());
-        assert_eq!(out.s.lock().unwrap().bytes, 0);
-        assert!(reader.join().unwrap() == expect);
-    }
-
-    #[test]
-    fn queue_is_bounded_in_frames_and_bytes() {
-        let mut s = OutState::default();
-        for _ in 0..OUT_QUEUE {
-            assert!(s.push(Out::Frame(vec![0; 8], Vec::new())));
-        }
-        assert!(!s.push(Out::Frame(vec![0; 8], Vec::new())));
-        assert!(s.push(Out::Close));
-        let mut s = OutState::default();
-        assert!(s.push(Out::Frame(vec![0; OUT_QUEUE_BYTES], Vec::new())));
-        assert!(!s.push(Out::Frame(vec![0; 1], Vec::new())));
-        s.pop();
-        assert_eq!(s.bytes, 0);
     }
 }
