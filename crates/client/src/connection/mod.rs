@@ -779,12 +779,22 @@ impl Connection {
 
     /// Sends `CONNECT_CLOSE`, waits for its reply and shuts the connection down. Other handles
     /// to this connection fail from then on; [`Connection::closed`] reports
-    /// [`CloseReason::Client`].
+    /// [`CloseReason::Client`] (or why the connection had ended before).
+    ///
+    /// A connection that is gone when or while it is closed (the peer closed first, a proxy
+    /// such as virt-ssh-helper dropped the reply) is closed as asked: that is `Ok`, as
+    /// `virConnectClose` succeeds then. Only an error the server sends back is returned.
     pub async fn close(&self) -> Result<(), ClientError> {
         self.inner.closing.store(true, Ordering::Release);
         let r = self.call::<(), ()>(procs::CONNECT_CLOSE, &()).await;
         self.inner.kill(Disconnect::Closed);
-        r
+        match r {
+            Err(ClientError::Disconnected(why)) => {
+                tracing::debug!(%why, "connection ended while closing");
+                Ok(())
+            }
+            r => r,
+        }
     }
 
     /// Closes a connection without `CONNECT_CLOSE` (for raw connections, whose programs have

@@ -96,3 +96,41 @@ async fn a_failed_write_without_eof_kills_after_the_grace_period() {
     assert_eq!(why, CloseReason::Error);
     drop(peer);
 }
+
+/// A peer that closes instead of answering CONNECT_CLOSE (virt-ssh-helper 9.0 can drop the
+/// reply): the connection is closed as asked, so `close()` succeeds, as `virConnectClose`
+/// does; an error the server sends back is still returned.
+#[tokio::test(flavor = "current_thread")]
+async fn close_succeeds_when_the_peer_closes_first() {
+    let (ours, mut peer) = std::os::unix::net::UnixStream::pair().unwrap();
+    ours.set_nonblocking(true).unwrap();
+    let c = Connection::raw_from_stream(tokio::net::UnixStream::from_std(ours).unwrap()).unwrap();
+    let t = std::thread::spawn(move || {
+        let h = read_call(&mut peer);
+        assert_eq!(h.proc_, procs::CONNECT_CLOSE);
+    });
+    tokio::time::timeout(Duration::from_secs(10), c.close())
+        .await
+        .expect("close hung")
+        .unwrap();
+    t.join().unwrap();
+    assert!(!c.is_alive());
+    assert_eq!(c.close_reason(), Some(CloseReason::Client));
+
+    let (ours, mut peer) = std::os::unix::net::UnixStream::pair().unwrap();
+    ours.set_nonblocking(true).unwrap();
+    let c = Connection::raw_from_stream(tokio::net::UnixStream::from_std(ours).unwrap()).unwrap();
+    let t = std::thread::spawn(move || {
+        let h = read_call(&mut peer);
+        let e =
+            oxvirt_virerror::VirError::internal(oxvirt_virerror::ErrorDomain::Remote, "refused");
+        peer.write_all(&oxvirt_rpc::frame::reply_err(&h, &e))
+            .unwrap();
+    });
+    let e = tokio::time::timeout(Duration::from_secs(10), c.close())
+        .await
+        .expect("close hung")
+        .unwrap_err();
+    assert_eq!(e.to_string(), "internal error: refused");
+    t.join().unwrap();
+}
