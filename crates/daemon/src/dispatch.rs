@@ -57,6 +57,20 @@ pub fn call_ref<'a, A: oxvirt_xdr::XdrRef<'a>, R: Xdr>(
     Reply::Frame(frame)
 }
 
+/// [`call_ref`] for handlers that build their reply frame themselves (with
+/// [`oxvirt_rpc::frame::reply_ok_with`], encoding straight from the driver's data while its
+/// lock is held): a lookup's reply is then the only allocation of the call.
+pub fn call_ref_frame<'a, A: oxvirt_xdr::XdrRef<'a>>(
+    h: &Header,
+    body: &'a [u8],
+    f: impl FnOnce(A) -> Result<Vec<u8>, VirError>,
+) -> Reply {
+    Reply::Frame(match oxvirt_xdr::from_bytes_ref::<A>(body) {
+        Err(_) => reply_err(h, &decode_error()),
+        Ok(a) => f(a).unwrap_or_else(|e| reply_err(h, &e)),
+    })
+}
+
 /// Reject flags outside `allowed` as virCheckFlags does.
 pub fn check_flags(
     flags: u32,

@@ -3,8 +3,9 @@
 //! The REMOTE program is served in-process by an `oxvirt-rpc` server on its own multi-thread
 //! runtime (as the daemon runs it); the client is this test's thread, speaking raw frames.
 //! A counting global allocator counts only what the runtime's threads allocate, so the figures
-//! are the server's: after a warm-up, N sequential `DOMAIN_GET_INFO` calls may allocate at most
-//! N times (the reply buffer each), and an idle opened connection keeps under 2 KiB live.
+//! are the server's: after a warm-up, N sequential `DOMAIN_GET_INFO` calls, and N lookups of a
+//! domain by name, UUID or id, may allocate at most N times (the reply buffer each), and an idle
+//! opened connection keeps under 2 KiB live.
 
 use oxvirt_proto::header::{begin_frame, finish_frame};
 use oxvirt_proto::remote::{self as r, procs as p};
@@ -166,6 +167,7 @@ fn steady_state_calls_allocate_only_the_reply_buffer() {
     let dom = oxvirt_xdr::from_bytes::<r::DomainRet>(&buf[24..])
         .unwrap()
         .dom;
+    let uuid = dom.uuid;
     let info = call(p::DOMAIN_GET_INFO, 3, &r::DomainArgs { dom });
     for _ in 0..500 {
         roundtrip(&mut s, &info, &mut buf);
@@ -183,6 +185,35 @@ fn steady_state_calls_allocate_only_the_reply_buffer() {
         allocs <= N + 16,
         "{allocs} allocations for {N} calls: more than the reply buffer per call"
     );
+    // Lookups (virsh makes one per command) encode their reply from the driver's domain: the
+    // reply is their only allocation too.
+    for (what, frame) in [
+        (
+            "DOMAIN_LOOKUP_BY_NAME",
+            call(p::DOMAIN_LOOKUP_BY_NAME, 4, &lookup),
+        ),
+        (
+            "DOMAIN_LOOKUP_BY_UUID",
+            call(p::DOMAIN_LOOKUP_BY_UUID, 5, &r::LookupByUuidArgs { uuid }),
+        ),
+        (
+            "DOMAIN_LOOKUP_BY_ID",
+            call(p::DOMAIN_LOOKUP_BY_ID, 6, &r::LookupByIdArgs { id: 1 }),
+        ),
+    ] {
+        roundtrip(&mut s, &frame, &mut buf);
+        let before = ALLOCS.load(Ordering::SeqCst);
+        for _ in 0..N {
+            let h = roundtrip(&mut s, &frame, &mut buf);
+            assert_eq!(h.status, MsgStatus::Ok, "{what}");
+        }
+        let allocs = ALLOCS.load(Ordering::SeqCst) - before;
+        eprintln!("{allocs} allocations on the server's threads for {N} {what} calls");
+        assert!(
+            allocs <= N + 16,
+            "{allocs} allocations for {N} {what} calls: more than the reply buffer per call"
+        );
+    }
     drop(s);
     drop(srv.rt);
 }

@@ -77,6 +77,16 @@ pub fn payload_offset(header: &Header) -> usize {
     }
 }
 
+/// A successful REPLY to `call` whose body `body` encodes (`size`: the bytes it writes, so the
+/// frame is allocated once), for replies encoded straight from borrowed data.
+pub fn reply_ok_with(call: &Header, size: usize, body: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    let mut out = Vec::with_capacity(header::LEN_SIZE + header::HEADER_SIZE + size);
+    begin_frame(&mut out, &call.reply(MsgStatus::Ok));
+    body(&mut out);
+    finish_frame(&mut out, 0);
+    out
+}
+
 /// A successful REPLY to `call` carrying `ret`.
 pub fn reply_ok<T: Xdr>(call: &Header, ret: &T) -> Vec<u8> {
     let mut out = Vec::with_capacity(64);

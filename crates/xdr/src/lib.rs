@@ -12,7 +12,7 @@
 mod primitives;
 mod special;
 
-pub use primitives::check_max;
+pub use primitives::{check_max, encode_str};
 pub use special::{CharArray, FixedChars, Opaque, Uuid};
 
 /// Largest string libvirt accepts (`REMOTE_STRING_MAX`).

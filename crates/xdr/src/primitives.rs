@@ -86,6 +86,12 @@ impl Xdr for String {
     }
 }
 
+/// Encodes a borrowed string as XDR `string` (what `String::encode` writes), for replies
+/// encoded straight from a driver's data without an owned copy.
+pub fn encode_str(s: &str, out: &mut Vec<u8>) {
+    encode_bytes(s.as_bytes(), out)
+}
+
 /// Length-prefixed bytes with padding (XDR `string` and `opaque<>`).
 pub(crate) fn encode_bytes(b: &[u8], out: &mut Vec<u8>) {
     (b.len() as u32).encode(out);

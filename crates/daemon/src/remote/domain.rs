@@ -2,7 +2,7 @@
 
 use super::convert::{dom, list_all, max_names};
 use super::session::Session;
-use crate::dispatch::{call, call_ref};
+use crate::dispatch::{call, call_ref, call_ref_frame};
 use oxvirt_driver_test::{DomainRef, DriverError};
 use oxvirt_proto::remote::{self as r, limits, procs as p};
 use oxvirt_proto::Header;
@@ -57,6 +57,16 @@ fn with_dref<T>(d: r::DomainRef<'_>, f: impl FnOnce(&DomainRef) -> T) -> T {
     })
 }
 
+/// The reply `{ remote_nonnull_domain dom; }` for a driver's domain, encoded from it.
+fn dom_reply(h: &Header, d: &oxvirt_driver_test::Domain) -> Vec<u8> {
+    let w = r::DomainRef {
+        name: &d.def.name,
+        uuid: oxvirt_xdr::Uuid(d.def.uuid),
+        id: d.id,
+    };
+    oxvirt_rpc::frame::reply_ok_with(h, w.wire_size(), |out| w.encode(out))
+}
+
 /// `VIR_DOMAIN_XML_SECURE`.
 const XML_SECURE: u32 = 1;
 
@@ -98,26 +108,24 @@ pub fn handle(sess: &Arc<Session>, client: &Arc<Client>, h: &Header, body: &[u8]
                 names: conn.lock().domains.list_defined(max),
             })
         }),
-        p::DOMAIN_LOOKUP_BY_ID => call(h, body, |a: r::LookupByIdArgs| {
-            conn.lock()
-                .domains
-                .lookup_by_id(a.id)
-                .map(dom_ret)
-                .map_err(v)
+        // Lookups encode the reply from the driver's domain under its lock: no owned copy.
+        p::DOMAIN_LOOKUP_BY_ID => call_ref_frame(h, body, |a: r::LookupByIdArgs| {
+            let c = conn.lock();
+            let d = c.domains.by_id(a.id).ok_or(DriverError::NoDomain(None));
+            Ok(dom_reply(h, d.map_err(v)?))
         }),
-        p::DOMAIN_LOOKUP_BY_NAME => call(h, body, |a: r::LookupByNameArgs| {
-            conn.lock()
-                .domains
-                .lookup_by_name(&a.name)
-                .map(dom_ret)
-                .map_err(v)
+        p::DOMAIN_LOOKUP_BY_NAME => call_ref_frame(h, body, |a: r::NameArgsRef| {
+            let c = conn.lock();
+            let d = c.domains.by_name(a.name).ok_or(DriverError::NoDomain(None));
+            Ok(dom_reply(h, d.map_err(v)?))
         }),
-        p::DOMAIN_LOOKUP_BY_UUID => call(h, body, |a: r::LookupByUuidArgs| {
-            conn.lock()
+        p::DOMAIN_LOOKUP_BY_UUID => call_ref_frame(h, body, |a: r::LookupByUuidArgs| {
+            let c = conn.lock();
+            let d = c
                 .domains
-                .lookup_by_uuid(&a.uuid.0)
-                .map(dom_ret)
-                .map_err(v)
+                .by_uuid(&a.uuid.0)
+                .ok_or(DriverError::NoDomain(None));
+            Ok(dom_reply(h, d.map_err(v)?))
         }),
         p::DOMAIN_DEFINE_XML => call(h, body, |a: r::XmlArgs| {
             conn.lock().define_xml(&a.xml, 0).map(dom_ret).map_err(v)

@@ -40,6 +40,49 @@ impl<'a> oxvirt_xdr::XdrRef<'a> for DomainRef<'a> {
     }
 }
 
+impl DomainRef<'_> {
+    /// Encodes as `remote_nonnull_domain` (the same bytes as [`Domain`]).
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        use oxvirt_xdr::Xdr;
+        oxvirt_xdr::encode_str(self.name, out);
+        self.uuid.encode(out);
+        self.id.encode(out);
+    }
+
+    /// Bytes [`DomainRef::encode`] writes.
+    pub fn wire_size(&self) -> usize {
+        4 + self.name.len() + oxvirt_xdr::pad(self.name.len()) + 16 + 4
+    }
+}
+
+/// `remote_domain_lookup_by_name_args` (and every `{ remote_nonnull_string name; }`
+/// argument), borrowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NameArgsRef<'a> {
+    pub name: &'a str,
+}
+
+impl<'a> oxvirt_xdr::XdrRef<'a> for NameArgsRef<'a> {
+    fn decode_ref(r: &mut oxvirt_xdr::Reader<'a>) -> Result<Self, oxvirt_xdr::XdrError> {
+        Ok(NameArgsRef { name: r.str()? })
+    }
+}
+
+/// Arguments with no heap data decode the same on the borrowed path.
+macro_rules! owned_as_ref {
+    ($($t:ty),*) => {$(
+        impl<'a> oxvirt_xdr::XdrRef<'a> for $t {
+            fn decode_ref(r: &mut oxvirt_xdr::Reader<'a>) -> Result<Self, oxvirt_xdr::XdrError> {
+                <$t as oxvirt_xdr::Xdr>::decode(r)
+            }
+        }
+    )*};
+}
+owned_as_ref!(
+    crate::remote::LookupByIdArgs,
+    crate::remote::LookupByUuidArgs
+);
+
 /// `remote_domain_get_info_args` and every other `{ remote_nonnull_domain dom; }` argument,
 /// borrowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,5 +145,32 @@ mod ref_tests {
         let mut bad = bytes.clone();
         bad[4] = 0xff;
         assert!(from_bytes_ref::<DomainArgsRef<'_>>(&bad).is_err());
+    }
+
+    #[test]
+    fn borrowed_domain_encodes_like_an_owned_one() {
+        for name in ["", "a", "abcd", "vm-with-a-longer-name"] {
+            let owned = Domain {
+                name: name.into(),
+                uuid: Uuid([9; 16]),
+                id: -1,
+            };
+            let b = DomainRef {
+                name,
+                uuid: Uuid([9; 16]),
+                id: -1,
+            };
+            let mut out = Vec::new();
+            b.encode(&mut out);
+            assert_eq!(out, to_bytes(&owned));
+            assert_eq!(out.len(), b.wire_size());
+        }
+        let args = crate::remote::LookupByNameArgs {
+            name: "guest".into(),
+        };
+        let bytes = to_bytes(&args);
+        let n: NameArgsRef<'_> = from_bytes_ref(&bytes).unwrap();
+        assert_eq!(n.name, "guest");
+        assert!(from_bytes_ref::<NameArgsRef<'_>>(&bytes[..bytes.len() - 1]).is_err());
     }
 }
