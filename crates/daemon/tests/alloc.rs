@@ -7,9 +7,8 @@
 //! domain by name, UUID or id, may allocate at most N times (the reply buffer each), and an idle
 //! opened connection keeps under 2 KiB live.
 
-use oxvirt_proto::header::{begin_frame, finish_frame};
 use oxvirt_proto::remote::{self as r, procs as p};
-use oxvirt_proto::{Header, MsgStatus, MsgType};
+use oxvirt_proto::{Header, MsgStatus};
 use oxvirt_rpc::service::{bind_unix, PeerPolicy};
 use oxvirt_rpc::{Server, ServerLimits, Service};
 use oxvirt_xdr::Xdr;
@@ -110,19 +109,7 @@ fn serve() -> InProcess {
 }
 
 fn call<T: Xdr>(proc_: i32, serial: u32, body: &T) -> Vec<u8> {
-    let h = Header {
-        prog: r::PROGRAM,
-        vers: 1,
-        proc_,
-        kind: MsgType::Call,
-        serial,
-        status: MsgStatus::Ok,
-    };
-    let mut out = Vec::new();
-    begin_frame(&mut out, &h);
-    body.encode(&mut out);
-    finish_frame(&mut out, 0);
-    out
+    oxvirt_rpc::frame::call(r::PROGRAM, r::VERSION, proc_, serial, body)
 }
 
 fn roundtrip(s: &mut UnixStream, frame: &[u8], buf: &mut Vec<u8>) -> Header {

@@ -3,28 +3,15 @@
 
 mod common;
 use common::{Daemon, Kind};
-use oxvirt_proto::header::{begin_frame, finish_frame};
 use oxvirt_proto::remote::{self as r, procs as p};
-use oxvirt_proto::{Header, MsgStatus, MsgType};
+use oxvirt_proto::{Header, MsgStatus};
 use oxvirt_xdr::Xdr;
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
 fn call<T: Xdr>(proc_: i32, serial: u32, body: &T) -> Vec<u8> {
-    let h = Header {
-        prog: r::PROGRAM,
-        vers: 1,
-        proc_,
-        kind: MsgType::Call,
-        serial,
-        status: MsgStatus::Ok,
-    };
-    let mut out = Vec::new();
-    begin_frame(&mut out, &h);
-    body.encode(&mut out);
-    finish_frame(&mut out, 0);
-    out
+    oxvirt_rpc::frame::call(r::PROGRAM, r::VERSION, proc_, serial, body)
 }
 
 fn read_frame(s: &mut UnixStream) -> Option<(Header, Vec<u8>)> {

@@ -119,11 +119,27 @@ pub fn reply_err(call: &Header, err: &VirError) -> Vec<u8> {
 
 /// An asynchronous MESSAGE (events use serial 1 as libvirtd does).
 pub fn message<T: Xdr>(prog: u32, vers: u32, proc_: i32, serial: u32, body: &T) -> Vec<u8> {
+    request(prog, vers, proc_, MsgType::Message, serial, body)
+}
+
+/// A CALL frame (what a client sends), for tools and tests that speak raw frames.
+pub fn call<T: Xdr>(prog: u32, vers: u32, proc_: i32, serial: u32, body: &T) -> Vec<u8> {
+    request(prog, vers, proc_, MsgType::Call, serial, body)
+}
+
+fn request<T: Xdr>(
+    prog: u32,
+    vers: u32,
+    proc_: i32,
+    kind: MsgType,
+    serial: u32,
+    body: &T,
+) -> Vec<u8> {
     let h = Header {
         prog,
         vers,
         proc_,
-        kind: MsgType::Message,
+        kind,
         serial,
         status: MsgStatus::Ok,
     };
