@@ -103,17 +103,17 @@ mod tests {
         let b = TestConnection::open("/default").unwrap();
         assert!(a.is_default());
         let t = a.lock().domains.lookup_by_name("test").unwrap();
-        a.lock().destroy(&t, 0).unwrap();
-        assert_eq!(b.lock().get_state(&t, 0).unwrap(), (5, 2));
+        a.lock().destroy(t.key(), 0).unwrap();
+        assert_eq!(b.lock().get_state(t.key(), 0).unwrap(), (5, 2));
         drop(a);
         assert_eq!(
-            b.lock().get_state(&t, 0).unwrap(),
+            b.lock().get_state(t.key(), 0).unwrap(),
             (5, 2),
             "still shared while b is open"
         );
         drop(b);
         let c = TestConnection::open("/default").unwrap();
-        assert_eq!(c.lock().get_state(&t, 0).unwrap(), (1, 0));
+        assert_eq!(c.lock().get_state(t.key(), 0).unwrap(), (1, 0));
         assert_eq!(c.lock().domains.lookup_by_name("test").unwrap().id, 1);
     }
 
@@ -123,7 +123,7 @@ mod tests {
         let c = TestConnection::open("/default").unwrap();
         let mut rx = c.subscribe();
         let t = c.lock().domains.lookup_by_name("test").unwrap();
-        c.lock().suspend(&t).unwrap();
+        c.lock().suspend(t.key()).unwrap();
         match rx.try_recv().unwrap() {
             DriverEvent::DomainLifecycle { dom, event, detail } => {
                 assert_eq!(

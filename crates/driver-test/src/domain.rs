@@ -2,7 +2,7 @@
 
 use crate::domain_xml::{format_uuid, DomainDef};
 use crate::error::{DriverError, DriverResult};
-use crate::refs::DomainRef;
+use crate::refs::{DomainKey, DomainRef};
 
 /// `virDomainState` values.
 pub mod state {
@@ -211,12 +211,12 @@ impl DomainList {
 
     /// The domain a client reference names (by UUID, as the test driver resolves it), or
     /// libvirt's "no domain with matching uuid 'U' (name)" error.
-    pub fn get(&self, r: &DomainRef) -> DriverResult<&Domain> {
+    pub fn get(&self, r: DomainKey<'_>) -> DriverResult<&Domain> {
         self.by_uuid(&r.uuid).ok_or_else(|| stale(r))
     }
 
     /// Mutable [`DomainList::get`].
-    pub fn get_mut(&mut self, r: &DomainRef) -> DriverResult<&mut Domain> {
+    pub fn get_mut(&mut self, r: DomainKey<'_>) -> DriverResult<&mut Domain> {
         self.doms
             .iter_mut()
             .find(|d| d.def.uuid == r.uuid)
@@ -270,7 +270,7 @@ impl DomainList {
     }
 }
 
-fn stale(r: &DomainRef) -> DriverError {
+fn stale(r: DomainKey<'_>) -> DriverError {
     DriverError::NoDomain(Some(format!(
         "no domain with matching uuid '{}' ({})",
         format_uuid(&r.uuid),
@@ -312,7 +312,7 @@ mod tests {
             id: -1,
         };
         assert_eq!(
-            l.get(&gone).unwrap_err().to_vir().message,
+            l.get(gone.key()).unwrap_err().to_vir().message,
             "Domain not found: no domain with matching uuid '66666666-6666-6666-6666-666666666666' (zeta)"
         );
     }

@@ -8,7 +8,7 @@ use crate::domain_xml::{format_uuid, DomainDef};
 use crate::error::{DriverError, DriverResult};
 use crate::event::{domain_event as ev, DriverEvent};
 use crate::node::check_flags;
-use crate::refs::DomainRef;
+use crate::refs::{DomainKey, DomainRef};
 use crate::state::TestState;
 
 /// Lifecycle event details (`virDomainEvent*DetailType`).
@@ -183,7 +183,7 @@ impl TestState {
     }
 
     /// `virDomainCreateWithFlags` (flags must be 0); returns the domain with its new id.
-    pub fn create(&mut self, r: &DomainRef, flags: u32) -> DriverResult<DomainRef> {
+    pub fn create(&mut self, r: DomainKey<'_>, flags: u32) -> DriverResult<DomainRef> {
         check_flags(flags, 0, "testDomainCreateWithFlags")?;
         let d = self.domains.get(r)?;
         if d.is_active() {
@@ -197,7 +197,7 @@ impl TestState {
     }
 
     /// `virDomainDestroyFlags` (flags: GRACEFUL only).
-    pub fn destroy(&mut self, r: &DomainRef, flags: u32) -> DriverResult<()> {
+    pub fn destroy(&mut self, r: DomainKey<'_>, flags: u32) -> DriverResult<()> {
         check_flags(flags, 1, "testDomainDestroyFlags")?;
         let d = self.domains.get(r)?;
         if !d.is_active() {
@@ -209,7 +209,7 @@ impl TestState {
     }
 
     /// `virDomainShutdownFlags` (flags must be 0): the test driver powers off at once.
-    pub fn shutdown(&mut self, r: &DomainRef, flags: u32) -> DriverResult<()> {
+    pub fn shutdown(&mut self, r: DomainKey<'_>, flags: u32) -> DriverResult<()> {
         check_flags(flags, 0, "testDomainShutdownFlags")?;
         let d = self.domains.get(r)?;
         if d.state == state::SHUTOFF {
@@ -225,7 +225,7 @@ impl TestState {
 
     /// `virDomainReboot` (any flags): follows `<on_reboot>`; "restart" keeps it running with no
     /// event, "destroy"/"preserve" power it off (STOPPED SHUTDOWN).
-    pub fn reboot(&mut self, r: &DomainRef, _flags: u32) -> DriverResult<()> {
+    pub fn reboot(&mut self, r: DomainKey<'_>, _flags: u32) -> DriverResult<()> {
         let d = self.domains.get_mut(r)?;
         if !d.is_active() {
             return Err(not_running());
@@ -244,7 +244,7 @@ impl TestState {
     }
 
     /// `virDomainReset` (flags must be 0): no visible effect on a running domain.
-    pub fn reset(&mut self, r: &DomainRef, flags: u32) -> DriverResult<()> {
+    pub fn reset(&mut self, r: DomainKey<'_>, flags: u32) -> DriverResult<()> {
         check_flags(flags, 0, "testDomainReset")?;
         if !self.domains.get(r)?.is_active() {
             return Err(not_running());
@@ -253,7 +253,7 @@ impl TestState {
     }
 
     /// `virDomainSuspend`.
-    pub fn suspend(&mut self, r: &DomainRef) -> DriverResult<()> {
+    pub fn suspend(&mut self, r: DomainKey<'_>) -> DriverResult<()> {
         let d = self.domains.get_mut(r)?;
         if d.state != state::RUNNING {
             return Err(DriverError::Internal(
@@ -269,7 +269,7 @@ impl TestState {
     }
 
     /// `virDomainResume`.
-    pub fn resume(&mut self, r: &DomainRef) -> DriverResult<()> {
+    pub fn resume(&mut self, r: DomainKey<'_>) -> DriverResult<()> {
         let d = self.domains.get_mut(r)?;
         if d.state != state::PAUSED {
             return Err(DriverError::Internal(
@@ -286,7 +286,7 @@ impl TestState {
 
     /// `virDomainUndefineFlags` (flags: MANAGED_SAVE, SNAPSHOTS_METADATA). A running domain
     /// becomes transient; an inactive one is removed.
-    pub fn undefine(&mut self, r: &DomainRef, flags: u32) -> DriverResult<()> {
+    pub fn undefine(&mut self, r: DomainKey<'_>, flags: u32) -> DriverResult<()> {
         check_flags(flags, 1 | 2, "testDomainUndefineFlags")?;
         let d = self.domains.get_mut(r)?;
         if d.managed_save && flags & 1 == 0 {
@@ -307,7 +307,7 @@ impl TestState {
     }
 
     /// `virDomainManagedSave` (flags: BYPASS_CACHE, RUNNING, PAUSED).
-    pub fn managed_save(&mut self, r: &DomainRef, flags: u32) -> DriverResult<()> {
+    pub fn managed_save(&mut self, r: DomainKey<'_>, flags: u32) -> DriverResult<()> {
         check_flags(flags, 1 | 2 | 4, "testDomainManagedSave")?;
         let d = self.domains.get_mut(r)?;
         if !d.is_active() {
@@ -326,31 +326,31 @@ impl TestState {
     }
 
     /// `virDomainHasManagedSaveImage` (flags must be 0).
-    pub fn has_managed_save_image(&self, r: &DomainRef, flags: u32) -> DriverResult<bool> {
+    pub fn has_managed_save_image(&self, r: DomainKey<'_>, flags: u32) -> DriverResult<bool> {
         check_flags(flags, 0, "testDomainHasManagedSaveImage")?;
         Ok(self.domains.get(r)?.managed_save)
     }
 
     /// `virDomainManagedSaveRemove` (flags must be 0).
-    pub fn managed_save_remove(&mut self, r: &DomainRef, flags: u32) -> DriverResult<()> {
+    pub fn managed_save_remove(&mut self, r: DomainKey<'_>, flags: u32) -> DriverResult<()> {
         check_flags(flags, 0, "testDomainManagedSaveRemove")?;
         self.domains.get_mut(r)?.managed_save = false;
         Ok(())
     }
 
     /// `virDomainGetAutostart`.
-    pub fn get_autostart(&self, r: &DomainRef) -> DriverResult<bool> {
+    pub fn get_autostart(&self, r: DomainKey<'_>) -> DriverResult<bool> {
         Ok(self.domains.get(r)?.autostart)
     }
 
     /// `virDomainSetAutostart` (accepted for transient domains too, as libvirt's test driver).
-    pub fn set_autostart(&mut self, r: &DomainRef, on: bool) -> DriverResult<()> {
+    pub fn set_autostart(&mut self, r: DomainKey<'_>, on: bool) -> DriverResult<()> {
         self.domains.get_mut(r)?.autostart = on;
         Ok(())
     }
 
     /// `virDomainGetInfo`.
-    pub fn get_info(&self, r: &DomainRef) -> DriverResult<DomainInfo> {
+    pub fn get_info(&self, r: DomainKey<'_>) -> DriverResult<DomainInfo> {
         let d = self.domains.get(r)?;
         Ok(DomainInfo {
             state: d.state,
@@ -362,14 +362,14 @@ impl TestState {
     }
 
     /// `virDomainGetState` (flags must be 0): (state, reason).
-    pub fn get_state(&self, r: &DomainRef, flags: u32) -> DriverResult<(i32, i32)> {
+    pub fn get_state(&self, r: DomainKey<'_>, flags: u32) -> DriverResult<(i32, i32)> {
         check_flags(flags, 0, "testDomainGetState")?;
         let d = self.domains.get(r)?;
         Ok((d.state, d.reason))
     }
 
     /// `virDomainGetXMLDesc` (flags: SECURE, INACTIVE, MIGRATABLE).
-    pub fn get_xml_desc(&self, r: &DomainRef, flags: u32) -> DriverResult<String> {
+    pub fn get_xml_desc(&self, r: DomainKey<'_>, flags: u32) -> DriverResult<String> {
         check_flags(flags, XML_FLAGS_OK, "testDomainGetXMLDesc")?;
         let d = self.domains.get(r)?;
         let inactive = flags & 2 != 0;
@@ -384,46 +384,46 @@ impl TestState {
     }
 
     /// `virDomainGetOSType`: the test driver answers "linux".
-    pub fn get_os_type(&self, r: &DomainRef) -> DriverResult<String> {
+    pub fn get_os_type(&self, r: DomainKey<'_>) -> DriverResult<String> {
         self.domains.get(r)?;
         Ok("linux".into())
     }
 
     /// `virDomainGetMaxMemory` (KiB).
-    pub fn get_max_memory(&self, r: &DomainRef) -> DriverResult<u64> {
+    pub fn get_max_memory(&self, r: DomainKey<'_>) -> DriverResult<u64> {
         Ok(self.domains.get(r)?.def.max_mem_kib)
     }
 
     /// `virDomainIsActive`.
-    pub fn is_active(&self, r: &DomainRef) -> DriverResult<bool> {
+    pub fn is_active(&self, r: DomainKey<'_>) -> DriverResult<bool> {
         Ok(self.domains.get(r)?.is_active())
     }
 
     /// `virDomainIsPersistent`.
-    pub fn is_persistent(&self, r: &DomainRef) -> DriverResult<bool> {
+    pub fn is_persistent(&self, r: DomainKey<'_>) -> DriverResult<bool> {
         Ok(self.domains.get(r)?.persistent)
     }
 
     /// `virDomainIsUpdated`: always false in the test driver.
-    pub fn is_updated(&self, r: &DomainRef) -> DriverResult<bool> {
+    pub fn is_updated(&self, r: DomainKey<'_>) -> DriverResult<bool> {
         self.domains.get(r)?;
         Ok(false)
     }
 
     /// `virDomainSnapshotNum`: 0.
-    pub fn snapshot_num(&self, r: &DomainRef, _flags: u32) -> DriverResult<i32> {
+    pub fn snapshot_num(&self, r: DomainKey<'_>, _flags: u32) -> DriverResult<i32> {
         self.domains.get(r)?;
         Ok(0)
     }
 
     /// `virDomainGetMessages`: none.
-    pub fn get_messages(&self, r: &DomainRef, _flags: u32) -> DriverResult<Vec<String>> {
+    pub fn get_messages(&self, r: DomainKey<'_>, _flags: u32) -> DriverResult<Vec<String>> {
         self.domains.get(r)?;
         Ok(Vec::new())
     }
 
     /// `virDomainGetSecurityLabel`: ("libvirt-test", enforcing) while active, ("", false) else.
-    pub fn security_label(&self, r: &DomainRef) -> DriverResult<(String, bool)> {
+    pub fn security_label(&self, r: DomainKey<'_>) -> DriverResult<(String, bool)> {
         let d = self.domains.get(r)?;
         Ok(if d.is_active() {
             ("libvirt-test".into(), true)
@@ -433,7 +433,7 @@ impl TestState {
     }
 
     /// `virDomainGetHostname`: "testhost" while active.
-    pub fn domain_hostname(&self, r: &DomainRef, _flags: u32) -> DriverResult<String> {
+    pub fn domain_hostname(&self, r: DomainKey<'_>, _flags: u32) -> DriverResult<String> {
         if !self.domains.get(r)?.is_active() {
             return Err(not_running());
         }
@@ -441,7 +441,7 @@ impl TestState {
     }
 
     /// `virDomainGetControlInfo`: (state, details, stateTime) = (0, 0, 0).
-    pub fn control_info(&self, r: &DomainRef, _flags: u32) -> DriverResult<(u32, u32, u64)> {
+    pub fn control_info(&self, r: DomainKey<'_>, _flags: u32) -> DriverResult<(u32, u32, u64)> {
         self.domains.get(r)?;
         Ok((0, 0, 0))
     }

@@ -39,27 +39,36 @@ fn lifecycle_events_and_states() {
     assert_eq!(d.id, -1);
     let d = s.define_xml(DEMO, 0).unwrap();
     assert_eq!(evs(&mut rx), [ev("demo", -1, 0, 0), ev("demo", -1, 0, 1)]);
-    assert_eq!(s.get_state(&d, 0).unwrap(), (5, 0));
-    let d = s.create(&d, 0).unwrap();
+    assert_eq!(s.get_state(d.key(), 0).unwrap(), (5, 0));
+    let d = s.create(d.key(), 0).unwrap();
     assert_eq!(d.id, 2);
-    assert_eq!(s.get_state(&d, 0).unwrap(), (1, 1));
+    assert_eq!(s.get_state(d.key(), 0).unwrap(), (1, 1));
     s.define_xml(&DEMO.replace("131072", "65536"), 0).unwrap();
-    assert!(s.get_xml_desc(&d, 0).unwrap().contains(">131072</memory>"));
-    assert!(s.get_xml_desc(&d, 2).unwrap().contains(">65536</memory>"));
-    s.suspend(&d).unwrap();
-    assert_eq!(s.get_state(&d, 0).unwrap(), (3, 1));
-    s.resume(&d).unwrap();
-    assert_eq!(s.get_state(&d, 0).unwrap(), (1, 5));
-    s.reboot(&d, 0).unwrap();
-    s.reset(&d, 0).unwrap();
-    assert_eq!(s.get_state(&d, 0).unwrap(), (1, 1));
-    s.shutdown(&d, 0).unwrap();
-    assert_eq!(s.get_state(&d, 0).unwrap(), (5, 1));
-    assert!(s.get_xml_desc(&d, 0).unwrap().contains(">65536</memory>"));
-    let d = s.create(&d, 0).unwrap();
+    assert!(s
+        .get_xml_desc(d.key(), 0)
+        .unwrap()
+        .contains(">131072</memory>"));
+    assert!(s
+        .get_xml_desc(d.key(), 2)
+        .unwrap()
+        .contains(">65536</memory>"));
+    s.suspend(d.key()).unwrap();
+    assert_eq!(s.get_state(d.key(), 0).unwrap(), (3, 1));
+    s.resume(d.key()).unwrap();
+    assert_eq!(s.get_state(d.key(), 0).unwrap(), (1, 5));
+    s.reboot(d.key(), 0).unwrap();
+    s.reset(d.key(), 0).unwrap();
+    assert_eq!(s.get_state(d.key(), 0).unwrap(), (1, 1));
+    s.shutdown(d.key(), 0).unwrap();
+    assert_eq!(s.get_state(d.key(), 0).unwrap(), (5, 1));
+    assert!(s
+        .get_xml_desc(d.key(), 0)
+        .unwrap()
+        .contains(">65536</memory>"));
+    let d = s.create(d.key(), 0).unwrap();
     assert_eq!(d.id, 3);
-    s.destroy(&d, 1).unwrap();
-    assert_eq!(s.get_state(&d, 0).unwrap(), (5, 2));
+    s.destroy(d.key(), 1).unwrap();
+    assert_eq!(s.get_state(d.key(), 0).unwrap(), (5, 2));
     assert_eq!(
         evs(&mut rx),
         [
@@ -72,11 +81,11 @@ fn lifecycle_events_and_states() {
             ev("demo", -1, 5, 1)
         ]
     );
-    let d = s.create(&d, 0).unwrap();
-    s.undefine(&d, 0).unwrap();
-    assert!(!s.is_persistent(&d).unwrap());
+    let d = s.create(d.key(), 0).unwrap();
+    s.undefine(d.key(), 0).unwrap();
+    assert!(!s.is_persistent(d.key()).unwrap());
     assert_eq!(s.domains.len(), 2);
-    s.destroy(&d, 0).unwrap();
+    s.destroy(d.key(), 0).unwrap();
     assert_eq!(s.domains.len(), 1);
     assert_eq!(
         evs(&mut rx),
@@ -93,22 +102,22 @@ fn transient_domains() {
     let (mut s, mut rx) = st();
     let tr = s.create_xml(&DEMO.replace("demo", "tr"), 0).unwrap();
     assert_eq!(tr.id, 2);
-    assert!(!s.is_persistent(&tr).unwrap());
-    assert_eq!(s.get_state(&tr, 0).unwrap(), (1, 1));
-    s.undefine(&tr, 0).unwrap();
-    s.set_autostart(&tr, true).unwrap();
+    assert!(!s.is_persistent(tr.key()).unwrap());
+    assert_eq!(s.get_state(tr.key(), 0).unwrap(), (1, 1));
+    s.undefine(tr.key(), 0).unwrap();
+    s.set_autostart(tr.key(), true).unwrap();
     assert!(s
-        .get_xml_desc(&tr, 2)
+        .get_xml_desc(tr.key(), 2)
         .unwrap()
         .starts_with("<domain type='test'>\n"));
     assert!(s
-        .get_xml_desc(&tr, 0)
+        .get_xml_desc(tr.key(), 0)
         .unwrap()
         .starts_with("<domain type='test' id='2'>\n"));
-    s.suspend(&tr).unwrap();
-    s.shutdown(&tr, 0).unwrap();
+    s.suspend(tr.key()).unwrap();
+    s.shutdown(tr.key(), 0).unwrap();
     assert_eq!(
-        e3(s.get_state(&tr, 0).unwrap_err()),
+        e3(s.get_state(tr.key(), 0).unwrap_err()),
         (42, 12, "Domain not found: no domain with matching uuid '11111111-2222-3333-4444-555555555555' (tr)".into())
     );
     assert_eq!(
@@ -124,7 +133,7 @@ fn transient_domains() {
     let d = s.create_xml(DEMO, 16).unwrap();
     assert_eq!(d.id, 3);
     s.define_xml(DEMO, 1).unwrap();
-    assert!(s.is_persistent(&d).unwrap());
+    assert!(s.is_persistent(d.key()).unwrap());
     assert_eq!(evs(&mut rx), [ev("demo", 3, 2, 0), ev("demo", 3, 0, 0)]);
     // on_reboot destroy powers off.
     let rd = s
@@ -136,7 +145,7 @@ fn transient_domains() {
             0,
         )
         .unwrap();
-    s.reboot(&rd, 0).unwrap();
+    s.reboot(rd.key(), 0).unwrap();
     assert!(s.domains.by_name("rd").is_none());
     assert_eq!(evs(&mut rx), [ev("rd", 4, 2, 0), ev("rd", -1, 5, 0)]);
 }
@@ -145,19 +154,19 @@ fn transient_domains() {
 fn managed_save() {
     let (mut s, mut rx) = st();
     let t = s.domains.lookup_by_name("test").unwrap();
-    s.managed_save(&t, 1).unwrap();
-    assert_eq!(s.get_state(&t, 0).unwrap(), (5, 5));
-    assert!(s.has_managed_save_image(&t, 0).unwrap());
+    s.managed_save(t.key(), 1).unwrap();
+    assert_eq!(s.get_state(t.key(), 0).unwrap(), (5, 5));
+    assert!(s.has_managed_save_image(t.key(), 0).unwrap());
     assert_eq!(
-        e3(s.undefine(&t, 0).unwrap_err()),
+        e3(s.undefine(t.key(), 0).unwrap_err()),
         (55, 12, "Requested operation is not valid: Refusing to undefine while domain managed save image exists".into())
     );
-    let t = s.create(&t, 0).unwrap();
-    assert!(!s.has_managed_save_image(&t, 0).unwrap());
+    let t = s.create(t.key(), 0).unwrap();
+    assert!(!s.has_managed_save_image(t.key(), 0).unwrap());
     assert_eq!(evs(&mut rx), [ev("test", -1, 5, 4), ev("test", 2, 2, 0)]);
     let tr = s.create_xml(&DEMO.replace("demo", "tr"), 0).unwrap();
     assert_eq!(
-        e3(s.managed_save(&tr, 0).unwrap_err()),
+        e3(s.managed_save(tr.key(), 0).unwrap_err()),
         (
             55,
             12,
@@ -165,7 +174,7 @@ fn managed_save() {
         )
     );
     assert_eq!(
-        e3(s.managed_save(&tr, 8).unwrap_err()).2,
+        e3(s.managed_save(tr.key(), 8).unwrap_err()).2,
         "unsupported flags (0x8) in function testDomainManagedSave"
     );
 }
@@ -176,19 +185,19 @@ fn reference_errors() {
     let t = s.domains.lookup_by_name("test").unwrap();
     let internal = |m: &str| (1, 12, format!("internal error: {m}"));
     assert_eq!(
-        e3(s.create(&t, 0).unwrap_err()),
+        e3(s.create(t.key(), 0).unwrap_err()),
         internal("Domain 'test' is already running")
     );
     assert_eq!(
-        e3(s.resume(&t).unwrap_err()),
+        e3(s.resume(t.key()).unwrap_err()),
         internal("domain 'test' not paused")
     );
-    s.suspend(&t).unwrap();
+    s.suspend(t.key()).unwrap();
     assert_eq!(
-        e3(s.suspend(&t).unwrap_err()),
+        e3(s.suspend(t.key()).unwrap_err()),
         internal("domain 'test' not running")
     );
-    s.resume(&t).unwrap();
+    s.resume(t.key()).unwrap();
     let dup = "<domain type='test'><name>test</name><uuid>11111111-2222-3333-4444-555555555555</uuid><memory>1024</memory><os><type>hvm</type></os></domain>";
     let exists = (9, 20, "operation failed: domain 'test' already exists with uuid 6695eb01-f6a4-8304-79aa-97f2502e193f".to_string());
     assert_eq!(e3(s.define_xml(dup, 0).unwrap_err()), exists);
@@ -219,28 +228,28 @@ fn reference_errors() {
         "unsupported flags (0x2) in function testDomainDefineXMLFlags"
     );
     assert_eq!(
-        e3(s.create(&t, 1).unwrap_err()).2,
+        e3(s.create(t.key(), 1).unwrap_err()).2,
         "unsupported flags (0x1) in function testDomainCreateWithFlags"
     );
     assert_eq!(
-        e3(s.shutdown(&t, 1).unwrap_err()).2,
+        e3(s.shutdown(t.key(), 1).unwrap_err()).2,
         "unsupported flags (0x1) in function testDomainShutdownFlags"
     );
     assert_eq!(
-        e3(s.destroy(&t, 2).unwrap_err()).2,
+        e3(s.destroy(t.key(), 2).unwrap_err()).2,
         "unsupported flags (0x2) in function testDomainDestroyFlags"
     );
     assert_eq!(
-        e3(s.reset(&t, 1).unwrap_err()).2,
+        e3(s.reset(t.key(), 1).unwrap_err()).2,
         "unsupported flags (0x1) in function testDomainReset"
     );
     assert_eq!(
-        e3(s.undefine(&t, 4).unwrap_err()).2,
+        e3(s.undefine(t.key(), 4).unwrap_err()).2,
         "unsupported flags (0x4) in function testDomainUndefineFlags"
     );
     for f in [4, 16, 0x8000_0000u32] {
         assert_eq!(
-            e3(s.get_xml_desc(&t, f).unwrap_err()),
+            e3(s.get_xml_desc(t.key(), f).unwrap_err()),
             (
                 8,
                 12,
@@ -248,55 +257,62 @@ fn reference_errors() {
             )
         );
     }
-    s.destroy(&t, 0).unwrap();
+    s.destroy(t.key(), 0).unwrap();
     let not_running = (
         55,
         20,
         "Requested operation is not valid: domain is not running".to_string(),
     );
-    assert_eq!(e3(s.destroy(&t, 0).unwrap_err()), not_running);
-    assert_eq!(e3(s.reboot(&t, 0).unwrap_err()), not_running);
-    assert_eq!(e3(s.reset(&t, 0).unwrap_err()), not_running);
-    assert_eq!(e3(s.domain_hostname(&t, 0).unwrap_err()), not_running);
+    assert_eq!(e3(s.destroy(t.key(), 0).unwrap_err()), not_running);
+    assert_eq!(e3(s.reboot(t.key(), 0).unwrap_err()), not_running);
+    assert_eq!(e3(s.reset(t.key(), 0).unwrap_err()), not_running);
+    assert_eq!(e3(s.domain_hostname(t.key(), 0).unwrap_err()), not_running);
     assert_eq!(
-        e3(s.shutdown(&t, 0).unwrap_err()),
+        e3(s.shutdown(t.key(), 0).unwrap_err()),
         internal("domain 'test' not running")
     );
     assert_eq!(
-        e3(s.suspend(&t).unwrap_err()),
+        e3(s.suspend(t.key()).unwrap_err()),
         internal("domain 'test' not running")
     );
     assert_eq!(
-        e3(s.resume(&t).unwrap_err()),
+        e3(s.resume(t.key()).unwrap_err()),
         internal("domain 'test' not paused")
     );
-    assert_eq!(s.security_label(&t).unwrap(), (String::new(), false));
+    assert_eq!(s.security_label(t.key()).unwrap(), (String::new(), false));
 }
 
 #[test]
 fn info_and_queries() {
     let (mut s, _rx) = st();
     let t = s.domains.lookup_by_name("test").unwrap();
-    let i = s.get_info(&t).unwrap();
+    let i = s.get_info(t.key()).unwrap();
     assert_eq!(
         (i.state, i.max_mem, i.memory, i.nr_virt_cpu),
         (1, 8388608, 2097152, 2)
     );
-    assert!(i.cpu_time > 0 && s.get_info(&t).unwrap().cpu_time >= i.cpu_time);
-    assert_eq!(s.get_os_type(&t).unwrap(), "linux");
-    assert_eq!(s.get_max_memory(&t).unwrap(), 8388608);
-    assert_eq!(s.get_max_vcpus(&t).unwrap(), 2);
-    assert!(s.is_active(&t).unwrap() && s.is_persistent(&t).unwrap() && !s.is_updated(&t).unwrap());
-    assert!(!s.get_autostart(&t).unwrap());
-    s.set_autostart(&t, true).unwrap();
-    assert!(s.get_autostart(&t).unwrap());
-    assert!(!s.has_managed_save_image(&t, 0).unwrap());
-    assert_eq!(s.snapshot_num(&t, 0).unwrap(), 0);
-    assert!(s.get_messages(&t, 0).unwrap().is_empty());
-    assert_eq!(s.security_label(&t).unwrap(), ("libvirt-test".into(), true));
+    assert!(i.cpu_time > 0 && s.get_info(t.key()).unwrap().cpu_time >= i.cpu_time);
+    assert_eq!(s.get_os_type(t.key()).unwrap(), "linux");
+    assert_eq!(s.get_max_memory(t.key()).unwrap(), 8388608);
+    assert_eq!(s.get_max_vcpus(t.key()).unwrap(), 2);
+    assert!(
+        s.is_active(t.key()).unwrap()
+            && s.is_persistent(t.key()).unwrap()
+            && !s.is_updated(t.key()).unwrap()
+    );
+    assert!(!s.get_autostart(t.key()).unwrap());
+    s.set_autostart(t.key(), true).unwrap();
+    assert!(s.get_autostart(t.key()).unwrap());
+    assert!(!s.has_managed_save_image(t.key(), 0).unwrap());
+    assert_eq!(s.snapshot_num(t.key(), 0).unwrap(), 0);
+    assert!(s.get_messages(t.key(), 0).unwrap().is_empty());
+    assert_eq!(
+        s.security_label(t.key()).unwrap(),
+        ("libvirt-test".into(), true)
+    );
     assert_eq!(s.security_model(), ("testSecurity".into(), String::new()));
-    assert_eq!(s.domain_hostname(&t, 0).unwrap(), "testhost");
-    assert_eq!(s.control_info(&t, 0).unwrap(), (0, 0, 0));
+    assert_eq!(s.domain_hostname(t.key(), 0).unwrap(), "testhost");
+    assert_eq!(s.control_info(t.key(), 0).unwrap(), (0, 0, 0));
     assert_eq!(
         (
             s.get_type(),
@@ -311,15 +327,15 @@ fn info_and_queries() {
         "unsupported flags (0x1) in function testConnectGetSysinfo"
     );
     assert_eq!(
-        e3(s.get_state(&t, 1).unwrap_err()).2,
+        e3(s.get_state(t.key(), 1).unwrap_err()).2,
         "unsupported flags (0x1) in function testDomainGetState"
     );
     assert_eq!(s.cpu_model_names("x86_64").len(), 58);
     assert_eq!(
-        s.get_xml_desc(&t, 8).unwrap(),
-        s.get_xml_desc(&t, 1).unwrap()
+        s.get_xml_desc(t.key(), 8).unwrap(),
+        s.get_xml_desc(t.key(), 1).unwrap()
     );
-    s.destroy(&t, 0).unwrap();
-    let i = s.get_info(&t).unwrap();
+    s.destroy(t.key(), 0).unwrap();
+    let i = s.get_info(t.key()).unwrap();
     assert_eq!((i.state, i.nr_virt_cpu), (5, 2));
 }

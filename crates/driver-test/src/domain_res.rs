@@ -8,7 +8,7 @@ use crate::domain_ops::{AFFECT_CONFIG, AFFECT_LIVE, MAXIMUM};
 use crate::domain_xml::{DomainDef, TEST_MAX_VCPUS};
 use crate::error::{DriverError, DriverResult};
 use crate::node::check_flags;
-use crate::refs::DomainRef;
+use crate::refs::DomainKey;
 use crate::state::TestState;
 use crate::xmlfmt::raw_error;
 
@@ -54,7 +54,7 @@ fn config_mut(d: &mut Domain) -> &mut DomainDef {
 
 impl TestState {
     /// `virDomainSetMemoryFlags` (LIVE, CONFIG, MAXIMUM; KiB).
-    pub fn set_memory_flags(&mut self, r: &DomainRef, kib: u64, flags: u32) -> DriverResult<()> {
+    pub fn set_memory_flags(&mut self, r: DomainKey<'_>, kib: u64, flags: u32) -> DriverResult<()> {
         check_flags(
             flags,
             AFFECT_LIVE | AFFECT_CONFIG | MAXIMUM,
@@ -89,26 +89,32 @@ impl TestState {
     }
 
     /// `virDomainSetMemory`: the live balloon.
-    pub fn set_memory(&mut self, r: &DomainRef, kib: u64) -> DriverResult<()> {
+    pub fn set_memory(&mut self, r: DomainKey<'_>, kib: u64) -> DriverResult<()> {
         self.set_memory_flags(r, kib, AFFECT_LIVE)
     }
 
     /// `virDomainSetMaxMemory`: the configured maximum (refused while active).
-    pub fn set_max_memory(&mut self, r: &DomainRef, kib: u64) -> DriverResult<()> {
+    pub fn set_max_memory(&mut self, r: DomainKey<'_>, kib: u64) -> DriverResult<()> {
         self.set_memory_flags(r, kib, MAXIMUM)
     }
 
     /// `virDomainSetVcpusFlags` (LIVE, CONFIG, MAXIMUM).
-    pub fn set_vcpus_flags(&mut self, r: &DomainRef, n: u32, flags: u32) -> DriverResult<()> {
+    pub fn set_vcpus_flags(&mut self, r: DomainKey<'_>, n: u32, flags: u32) -> DriverResult<()> {
         self.set_vcpus_impl(r, n, flags, "virDomainSetVcpusFlags")
     }
 
     /// `virDomainSetVcpus`: the live count.
-    pub fn set_vcpus(&mut self, r: &DomainRef, n: u32) -> DriverResult<()> {
+    pub fn set_vcpus(&mut self, r: DomainKey<'_>, n: u32) -> DriverResult<()> {
         self.set_vcpus_impl(r, n, AFFECT_LIVE, "virDomainSetVcpus")
     }
 
-    fn set_vcpus_impl(&mut self, r: &DomainRef, n: u32, flags: u32, api: &str) -> DriverResult<()> {
+    fn set_vcpus_impl(
+        &mut self,
+        r: DomainKey<'_>,
+        n: u32,
+        flags: u32,
+        api: &str,
+    ) -> DriverResult<()> {
         check_flags(
             flags,
             AFFECT_LIVE | AFFECT_CONFIG | MAXIMUM,
@@ -168,7 +174,7 @@ impl TestState {
     }
 
     /// `virDomainGetVcpusFlags` (LIVE, CONFIG, MAXIMUM).
-    pub fn get_vcpus_flags(&self, r: &DomainRef, flags: u32) -> DriverResult<u32> {
+    pub fn get_vcpus_flags(&self, r: DomainKey<'_>, flags: u32) -> DriverResult<u32> {
         check_flags(
             flags,
             AFFECT_LIVE | AFFECT_CONFIG | MAXIMUM,
@@ -188,7 +194,7 @@ impl TestState {
     }
 
     /// `virDomainGetMaxVcpus`: the live maximum (refused while inactive).
-    pub fn get_max_vcpus(&self, r: &DomainRef) -> DriverResult<u32> {
+    pub fn get_max_vcpus(&self, r: DomainKey<'_>) -> DriverResult<u32> {
         self.get_vcpus_flags(r, AFFECT_LIVE | MAXIMUM)
     }
 }

@@ -208,7 +208,7 @@ mod tests {
         );
         let fc4 = st.domains.lookup_by_name("fc4").unwrap();
         assert_eq!(
-            st.get_xml_desc(&fc4, 0).unwrap(),
+            st.get_xml_desc(fc4.key(), 0).unwrap(),
             include_str!("../tests/golden/node1_fc4_xmldesc.xml")
         );
         assert!(st

@@ -9,6 +9,24 @@ pub struct DomainRef {
     pub id: i32,
 }
 
+impl DomainRef {
+    /// The key a call names this domain by.
+    pub fn key(&self) -> DomainKey<'_> {
+        DomainKey {
+            name: &self.name,
+            uuid: self.uuid,
+        }
+    }
+}
+
+/// How a call names a domain: resolved by UUID, the name only for the "no domain with matching
+/// uuid" error. Borrowed (from the decoded message), so resolving a domain copies nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DomainKey<'a> {
+    pub name: &'a str,
+    pub uuid: [u8; 16],
+}
+
 /// A virtual network.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NetworkRef {

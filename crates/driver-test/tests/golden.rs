@@ -13,19 +13,19 @@ fn default_domain_xml() {
     let s = TestState::default_state();
     let t = s.domains.lookup_by_name("test").unwrap();
     assert_eq!(
-        s.get_xml_desc(&t, 0).unwrap(),
+        s.get_xml_desc(t.key(), 0).unwrap(),
         golden("python_test_xmldesc0.xml")
     );
     assert_eq!(
-        s.get_xml_desc(&t, 1).unwrap(),
+        s.get_xml_desc(t.key(), 1).unwrap(),
         golden("python_test_xmldesc0.xml")
     );
     assert_eq!(
-        s.get_xml_desc(&t, 2).unwrap(),
+        s.get_xml_desc(t.key(), 2).unwrap(),
         golden("python_test_xmldesc_inactive.xml")
     );
     assert_eq!(
-        s.get_xml_desc(&t, 8).unwrap(),
+        s.get_xml_desc(t.key(), 8).unwrap(),
         golden("python_test_xmldesc_migratable.xml")
     );
 }
@@ -42,12 +42,12 @@ fn minimal_domain_xml() {
         format!("{}{uuid}{}", &g[..start], &g[start + 36..])
     };
     assert_eq!(
-        s.get_xml_desc(&d, 0).unwrap(),
+        s.get_xml_desc(d.key(), 0).unwrap(),
         want("demo_defined_dumpxml.xml")
     );
-    let d = s.create(&d, 0).unwrap();
+    let d = s.create(d.key(), 0).unwrap();
     assert_eq!(
-        s.get_xml_desc(&d, 0).unwrap(),
+        s.get_xml_desc(d.key(), 0).unwrap(),
         want("demo_running_dumpxml.xml")
     );
 }
@@ -94,10 +94,14 @@ fn check_rich(input: &str, want: &str) {
         .define_xml(&golden(input), 0)
         .unwrap_or_else(|e| panic!("{input}: {e}"));
     let want = golden(want);
-    assert_eq!(s.get_xml_desc(&d, 0).unwrap(), want, "{input}");
-    assert_eq!(s.get_xml_desc(&d, 2).unwrap(), want, "{input} inactive");
-    let d = s.create(&d, 0).unwrap();
-    let got = s.get_xml_desc(&d, 0).unwrap();
+    assert_eq!(s.get_xml_desc(d.key(), 0).unwrap(), want, "{input}");
+    assert_eq!(
+        s.get_xml_desc(d.key(), 2).unwrap(),
+        want,
+        "{input} inactive"
+    );
+    let d = s.create(d.key(), 0).unwrap();
+    let got = s.get_xml_desc(d.key(), 0).unwrap();
     let (head, rest) = got.split_once('\n').unwrap();
     assert!(head.starts_with("<domain type='test' id='"), "{head}");
     assert_eq!(rest, want.split_once('\n').unwrap().1, "{input} running");

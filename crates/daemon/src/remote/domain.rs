@@ -3,7 +3,7 @@
 use super::convert::{dom, list_all, max_names};
 use super::session::Session;
 use crate::dispatch::{call, call_ref, call_ref_frame};
-use oxvirt_driver_test::{DomainRef, DriverError};
+use oxvirt_driver_test::{DomainKey, DomainRef, DriverError};
 use oxvirt_proto::remote::{self as r, limits, procs as p};
 use oxvirt_proto::Header;
 use oxvirt_rpc::program::Reply;
@@ -12,49 +12,20 @@ use oxvirt_virerror::{ErrorDomain, VirError};
 use oxvirt_xdr::CharArray;
 use std::sync::Arc;
 
-/// The driver's reference for a decoded domain (moves the name: no copy per call).
-fn dref(d: r::Domain) -> DomainRef {
-    DomainRef {
-        name: d.name,
+/// The key a decoded domain names its domain by (borrowed: no copy per call).
+fn key(d: &r::Domain) -> DomainKey<'_> {
+    DomainKey {
+        name: &d.name,
         uuid: d.uuid.0,
-        id: d.id,
     }
 }
 
-thread_local! {
-    /// The driver's reference for the domain of the call being handled on this thread; its
-    /// name buffer is reused, so the hot procedures' lookups allocate nothing.
-    static DREF: std::cell::RefCell<DomainRef> = const {
-        std::cell::RefCell::new(DomainRef {
-            name: String::new(),
-            uuid: [0; 16],
-            id: 0,
-        })
-    };
-}
-
-/// Run `f` with the driver's reference for a borrowed domain.
-fn with_dref<T>(d: r::DomainRef<'_>, f: impl FnOnce(&DomainRef) -> T) -> T {
-    DREF.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut r) => {
-            r.name.clear();
-            r.name.push_str(d.name);
-            r.uuid = d.uuid.0;
-            r.id = d.id;
-            let v = f(&r);
-            if r.name.capacity() > 4096 {
-                // A huge name once must not pin its buffer on the thread.
-                r.name = String::new();
-            }
-            v
-        }
-        // Not reentered by the handlers; a copy keeps it correct if it ever is.
-        Err(_) => f(&DomainRef {
-            name: d.name.to_string(),
-            uuid: d.uuid.0,
-            id: d.id,
-        }),
-    })
+/// The key of a domain decoded borrowing from the message.
+fn bkey(d: r::DomainRef<'_>) -> DomainKey<'_> {
+    DomainKey {
+        name: d.name,
+        uuid: d.uuid.0,
+    }
 }
 
 /// The reply `{ remote_nonnull_domain dom; }` for a driver's domain, encoded from it.
@@ -143,141 +114,127 @@ pub fn handle(sess: &Arc<Session>, client: &Arc<Client>, h: &Header, body: &[u8]
                 .map_err(v)
         }),
         p::DOMAIN_CREATE => call(h, body, |a: r::DomainArgs| {
-            conn.lock().create(&dref(a.dom), 0).map(|_| ()).map_err(v)
+            conn.lock().create(key(&a.dom), 0).map(|_| ()).map_err(v)
         }),
         p::DOMAIN_CREATE_WITH_FLAGS => call(h, body, |a: r::DomainFlagsArgs| {
             conn.lock()
-                .create(&dref(a.dom), a.flags)
+                .create(key(&a.dom), a.flags)
                 .map(dom_ret)
                 .map_err(v)
         }),
         p::DOMAIN_DESTROY => call(h, body, |a: r::DomainArgs| {
-            conn.lock().destroy(&dref(a.dom), 0).map_err(v)
+            conn.lock().destroy(key(&a.dom), 0).map_err(v)
         }),
         p::DOMAIN_DESTROY_FLAGS => call(h, body, |a: r::DomainFlagsArgs| {
-            conn.lock().destroy(&dref(a.dom), a.flags).map_err(v)
+            conn.lock().destroy(key(&a.dom), a.flags).map_err(v)
         }),
         p::DOMAIN_SHUTDOWN => call(h, body, |a: r::DomainArgs| {
-            conn.lock().shutdown(&dref(a.dom), 0).map_err(v)
+            conn.lock().shutdown(key(&a.dom), 0).map_err(v)
         }),
         p::DOMAIN_SHUTDOWN_FLAGS => call(h, body, |a: r::DomainFlagsArgs| {
-            conn.lock().shutdown(&dref(a.dom), a.flags).map_err(v)
+            conn.lock().shutdown(key(&a.dom), a.flags).map_err(v)
         }),
         p::DOMAIN_REBOOT => call(h, body, |a: r::DomainFlagsArgs| {
-            conn.lock().reboot(&dref(a.dom), a.flags).map_err(v)
+            conn.lock().reboot(key(&a.dom), a.flags).map_err(v)
         }),
         p::DOMAIN_RESET => call(h, body, |a: r::DomainFlagsArgs| {
-            conn.lock().reset(&dref(a.dom), a.flags).map_err(v)
+            conn.lock().reset(key(&a.dom), a.flags).map_err(v)
         }),
         p::DOMAIN_SUSPEND => call(h, body, |a: r::DomainArgs| {
-            conn.lock().suspend(&dref(a.dom)).map_err(v)
+            conn.lock().suspend(key(&a.dom)).map_err(v)
         }),
         p::DOMAIN_RESUME => call(h, body, |a: r::DomainArgs| {
-            conn.lock().resume(&dref(a.dom)).map_err(v)
+            conn.lock().resume(key(&a.dom)).map_err(v)
         }),
         p::DOMAIN_UNDEFINE => call(h, body, |a: r::DomainArgs| {
-            conn.lock().undefine(&dref(a.dom), 0).map_err(v)
+            conn.lock().undefine(key(&a.dom), 0).map_err(v)
         }),
         p::DOMAIN_UNDEFINE_FLAGS => call(h, body, |a: r::DomainFlagsArgs| {
-            conn.lock().undefine(&dref(a.dom), a.flags).map_err(v)
+            conn.lock().undefine(key(&a.dom), a.flags).map_err(v)
         }),
         p::DOMAIN_GET_INFO => call_ref(h, body, |a: r::DomainArgsRef| {
-            with_dref(a.dom, |d| {
-                let i = conn.lock().get_info(d).map_err(v)?;
-                Ok(r::DomainGetInfoRet {
-                    state: i.state as u32,
-                    max_mem: i.max_mem,
-                    memory: i.memory,
-                    nr_virt_cpu: i.nr_virt_cpu,
-                    cpu_time: i.cpu_time,
-                })
+            let i = conn.lock().get_info(bkey(a.dom)).map_err(v)?;
+            Ok(r::DomainGetInfoRet {
+                state: i.state as u32,
+                max_mem: i.max_mem,
+                memory: i.memory,
+                nr_virt_cpu: i.nr_virt_cpu,
+                cpu_time: i.cpu_time,
             })
         }),
         p::DOMAIN_GET_STATE => call_ref(h, body, |a: r::DomainFlagsArgsRef| {
-            with_dref(a.dom, |d| {
-                let (state, reason) = conn.lock().get_state(d, a.flags).map_err(v)?;
-                Ok(r::DomainGetStateRet { state, reason })
-            })
+            let (state, reason) = conn.lock().get_state(bkey(a.dom), a.flags).map_err(v)?;
+            Ok(r::DomainGetStateRet { state, reason })
         }),
         p::DOMAIN_GET_XML_DESC => call_ref(h, body, |a: r::DomainFlagsArgsRef| {
-            with_dref(a.dom, |d| {
-                if a.flags & XML_SECURE != 0 && client.is_readonly() {
-                    return Err(VirError::with_detail(
-                        oxvirt_virerror::ErrorCode::OperationDenied,
-                        ErrorDomain::Domain,
-                        "operation forbidden",
-                        "virDomainGetXMLDesc with secure flag",
-                    ));
-                }
-                conn.lock()
-                    .get_xml_desc(d, a.flags)
-                    .map(|value| r::StringRet { value })
-                    .map_err(v)
-            })
+            if a.flags & XML_SECURE != 0 && client.is_readonly() {
+                return Err(VirError::with_detail(
+                    oxvirt_virerror::ErrorCode::OperationDenied,
+                    ErrorDomain::Domain,
+                    "operation forbidden",
+                    "virDomainGetXMLDesc with secure flag",
+                ));
+            }
+            conn.lock()
+                .get_xml_desc(bkey(a.dom), a.flags)
+                .map(|value| r::StringRet { value })
+                .map_err(v)
         }),
         p::DOMAIN_GET_OS_TYPE => call_ref(h, body, |a: r::DomainArgsRef| {
-            with_dref(a.dom, |d| {
-                conn.lock()
-                    .get_os_type(d)
-                    .map(|value| r::StringRet { value })
-                    .map_err(v)
-            })
+            conn.lock()
+                .get_os_type(bkey(a.dom))
+                .map(|value| r::StringRet { value })
+                .map_err(v)
         }),
         p::DOMAIN_GET_MAX_MEMORY => call_ref(h, body, |a: r::DomainArgsRef| {
-            with_dref(a.dom, |d| {
-                conn.lock()
-                    .get_max_memory(d)
-                    .map(|value| r::UHyperRet { value })
-                    .map_err(v)
-            })
+            conn.lock()
+                .get_max_memory(bkey(a.dom))
+                .map(|value| r::UHyperRet { value })
+                .map_err(v)
         }),
         p::DOMAIN_GET_MAX_VCPUS => call_ref(h, body, |a: r::DomainArgsRef| {
-            with_dref(a.dom, |d| {
-                conn.lock()
-                    .get_max_vcpus(d)
-                    .map(|n| r::IntRet { value: n as i32 })
-                    .map_err(v)
-            })
+            conn.lock()
+                .get_max_vcpus(bkey(a.dom))
+                .map(|n| r::IntRet { value: n as i32 })
+                .map_err(v)
         }),
         p::DOMAIN_GET_AUTOSTART => call_ref(h, body, |a: r::DomainArgsRef| {
-            with_dref(a.dom, |d| conn.lock().get_autostart(d).map(int).map_err(v))
+            conn.lock().get_autostart(bkey(a.dom)).map(int).map_err(v)
         }),
         p::DOMAIN_SET_AUTOSTART => call(h, body, |a: r::DomainSetAutostartArgs| {
             conn.lock()
-                .set_autostart(&dref(a.dom), a.autostart != 0)
+                .set_autostart(key(&a.dom), a.autostart != 0)
                 .map_err(v)
         }),
         p::DOMAIN_IS_ACTIVE => call_ref(h, body, |a: r::DomainArgsRef| {
-            with_dref(a.dom, |d| conn.lock().is_active(d).map(int).map_err(v))
+            conn.lock().is_active(bkey(a.dom)).map(int).map_err(v)
         }),
         p::DOMAIN_IS_PERSISTENT => call_ref(h, body, |a: r::DomainArgsRef| {
-            with_dref(a.dom, |d| conn.lock().is_persistent(d).map(int).map_err(v))
+            conn.lock().is_persistent(bkey(a.dom)).map(int).map_err(v)
         }),
         p::DOMAIN_IS_UPDATED => call_ref(h, body, |a: r::DomainArgsRef| {
-            with_dref(a.dom, |d| conn.lock().is_updated(d).map(int).map_err(v))
+            conn.lock().is_updated(bkey(a.dom)).map(int).map_err(v)
         }),
         p::DOMAIN_HAS_MANAGED_SAVE_IMAGE => call_ref(h, body, |a: r::DomainFlagsArgsRef| {
-            with_dref(a.dom, |d| {
-                conn.lock()
-                    .has_managed_save_image(d, a.flags)
-                    .map(int)
-                    .map_err(v)
-            })
+            conn.lock()
+                .has_managed_save_image(bkey(a.dom), a.flags)
+                .map(int)
+                .map_err(v)
         }),
         p::DOMAIN_SNAPSHOT_NUM => call(h, body, |a: r::DomainFlagsArgs| {
             conn.lock()
-                .snapshot_num(&dref(a.dom), a.flags)
+                .snapshot_num(key(&a.dom), a.flags)
                 .map(|value| r::IntRet { value })
                 .map_err(v)
         }),
         p::DOMAIN_GET_MESSAGES => call(h, body, |a: r::DomainFlagsArgs| {
             conn.lock()
-                .get_messages(&dref(a.dom), a.flags)
+                .get_messages(key(&a.dom), a.flags)
                 .map(|names| r::NamesRet { names })
                 .map_err(v)
         }),
         p::DOMAIN_GET_SECURITY_LABEL => call(h, body, |a: r::DomainArgs| {
-            let (label, enforcing) = conn.lock().security_label(&dref(a.dom)).map_err(v)?;
+            let (label, enforcing) = conn.lock().security_label(key(&a.dom)).map_err(v)?;
             let label = if label.is_empty() {
                 CharArray::default()
             } else {
@@ -289,33 +246,29 @@ pub fn handle(sess: &Arc<Session>, client: &Arc<Client>, h: &Header, body: &[u8]
             })
         }),
         p::DOMAIN_SET_MEMORY => call(h, body, |a: r::DomainSetMemoryArgs| {
-            conn.lock().set_memory(&dref(a.dom), a.memory).map_err(v)
+            conn.lock().set_memory(key(&a.dom), a.memory).map_err(v)
         }),
         p::DOMAIN_SET_MAX_MEMORY => call(h, body, |a: r::DomainSetMemoryArgs| {
-            conn.lock()
-                .set_max_memory(&dref(a.dom), a.memory)
-                .map_err(v)
+            conn.lock().set_max_memory(key(&a.dom), a.memory).map_err(v)
         }),
         p::DOMAIN_SET_MEMORY_FLAGS => call(h, body, |a: r::DomainSetMemoryFlagsArgs| {
             conn.lock()
-                .set_memory_flags(&dref(a.dom), a.memory, a.flags)
+                .set_memory_flags(key(&a.dom), a.memory, a.flags)
                 .map_err(v)
         }),
         p::DOMAIN_SET_VCPUS => call(h, body, |a: r::DomainSetVcpusArgs| {
-            conn.lock().set_vcpus(&dref(a.dom), a.nvcpus).map_err(v)
+            conn.lock().set_vcpus(key(&a.dom), a.nvcpus).map_err(v)
         }),
         p::DOMAIN_SET_VCPUS_FLAGS => call(h, body, |a: r::DomainSetVcpusFlagsArgs| {
             conn.lock()
-                .set_vcpus_flags(&dref(a.dom), a.nvcpus, a.flags)
+                .set_vcpus_flags(key(&a.dom), a.nvcpus, a.flags)
                 .map_err(v)
         }),
         p::DOMAIN_GET_VCPUS_FLAGS => call_ref(h, body, |a: r::DomainFlagsArgsRef| {
-            with_dref(a.dom, |d| {
-                conn.lock()
-                    .get_vcpus_flags(d, a.flags)
-                    .map(|n| r::IntRet { value: n as i32 })
-                    .map_err(v)
-            })
+            conn.lock()
+                .get_vcpus_flags(bkey(a.dom), a.flags)
+                .map(|n| r::IntRet { value: n as i32 })
+                .map_err(v)
         }),
         _ => return None,
     })
