@@ -2,8 +2,9 @@
 //! client as MESSAGE frames (serial 1, as libvirtd sends them).
 //!
 //! The driver raises events into a broadcast channel; each session that registered a callback
-//! has one forwarding task (started by its first registration) subscribed to it, which looks the event up in the session's registrations and sends one frame
-//! per matching callback. The task holds only a weak reference to the client.
+//! has one forwarding task (started by its first registration) subscribed to it, which looks the
+//! event up in the session's registrations and sends one frame per matching callback. The task
+//! holds only a weak reference to the client.
 
 use super::session::Session;
 use crate::dispatch::call;
@@ -235,6 +236,12 @@ fn frames_for(sess: &Session, ev: &DriverEvent, seq: u64) -> Vec<Vec<u8>> {
 /// Registration procedures; None if `h` is not one.
 pub fn handle(sess: &Arc<Session>, client: &Arc<Client>, h: &Header, body: &[u8]) -> Option<Reply> {
     let regs = &sess.regs;
+    // A callback gets the events raised from its registration on.
+    let register = |family: Family, event_id: i32, object: Option<[u8; 16]>| {
+        let since = sess.conn.events().emitted();
+        let callback_id = regs.lock().unwrap().add(family, event_id, object, since);
+        r::CallbackIdRet { callback_id }
+    };
     if matches!(
         h.proc_,
         p::CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY
@@ -252,14 +259,11 @@ pub fn handle(sess: &Arc<Session>, client: &Arc<Client>, h: &Header, body: &[u8]
                 if !(0..DOMAIN_EVENT_ID_LAST).contains(&a.event_id) {
                     return Err(unsupported_id(a.event_id));
                 }
-                let since = sess.conn.events().emitted();
-                let id = regs.lock().unwrap().add(
+                Ok(register(
                     Family::Domain,
                     a.event_id,
                     a.dom.map(|d| d.uuid.0),
-                    since,
-                );
-                Ok(r::CallbackIdRet { callback_id: id })
+                ))
             })
         }
         p::CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY => call(h, body, |a: r::CallbackIdArgs| {
@@ -300,14 +304,11 @@ pub fn handle(sess: &Arc<Session>, client: &Arc<Client>, h: &Header, body: &[u8]
                 if !(0..NETWORK_EVENT_ID_LAST).contains(&a.event_id) {
                     return Err(unsupported_id(a.event_id));
                 }
-                let since = sess.conn.events().emitted();
-                let id = regs.lock().unwrap().add(
+                Ok(register(
                     Family::Network,
                     a.event_id,
                     a.net.map(|n| n.uuid.0),
-                    since,
-                );
-                Ok(r::CallbackIdRet { callback_id: id })
+                ))
             })
         }
         p::CONNECT_NETWORK_EVENT_DEREGISTER_ANY => call(h, body, |a: r::CallbackIdArgs| {
@@ -322,14 +323,7 @@ pub fn handle(sess: &Arc<Session>, client: &Arc<Client>, h: &Header, body: &[u8]
                 if !(0..POOL_EVENT_ID_LAST).contains(&a.event_id) {
                     return Err(unsupported_id(a.event_id));
                 }
-                let since = sess.conn.events().emitted();
-                let id = regs.lock().unwrap().add(
-                    Family::Pool,
-                    a.event_id,
-                    a.pool.map(|p| p.uuid.0),
-                    since,
-                );
-                Ok(r::CallbackIdRet { callback_id: id })
+                Ok(register(Family::Pool, a.event_id, a.pool.map(|p| p.uuid.0)))
             })
         }
         p::CONNECT_STORAGE_POOL_EVENT_DEREGISTER_ANY => call(h, body, |a: r::CallbackIdArgs| {
