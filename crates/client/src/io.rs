@@ -295,21 +295,30 @@ fn awaits_fds(data: &[u8]) -> bool {
     false
 }
 
+thread_local! {
+    /// `recvmsg`'s control buffer, reused by every read on this thread (`cmsg_space!`
+    /// allocates one per call otherwise).
+    static CMSG: std::cell::RefCell<Vec<u8>> =
+        std::cell::RefCell::new(nix::cmsg_space!([RawFd; NUM_FDS_MAX]));
+}
+
 fn recv_with_fds(fd: RawFd, spare: &mut [u8], out: &mut VecDeque<OwnedFd>) -> io::Result<usize> {
-    let mut cmsg = nix::cmsg_space!([RawFd; NUM_FDS_MAX]);
-    let mut iov = [IoSliceMut::new(spare)];
-    let msg = recvmsg::<()>(fd, &mut iov, Some(&mut cmsg), MsgFlags::MSG_CMSG_CLOEXEC)
-        .map_err(io::Error::from)?;
-    for c in msg.cmsgs().map_err(io::Error::from)? {
-        if let ControlMessageOwned::ScmRights(fds) = c {
-            for f in fds {
-                // SAFETY: the kernel just installed `f` in our fd table for this message;
-                // nothing else refers to it, so this OwnedFd is its only owner.
-                out.push_back(unsafe { OwnedFd::from_raw_fd(f) });
+    CMSG.with(|cmsg| {
+        let mut cmsg = cmsg.borrow_mut();
+        let mut iov = [IoSliceMut::new(spare)];
+        let msg = recvmsg::<()>(fd, &mut iov, Some(&mut cmsg), MsgFlags::MSG_CMSG_CLOEXEC)
+            .map_err(io::Error::from)?;
+        for c in msg.cmsgs().map_err(io::Error::from)? {
+            if let ControlMessageOwned::ScmRights(fds) = c {
+                for f in fds {
+                    // SAFETY: the kernel just installed `f` in our fd table for this message;
+                    // nothing else refers to it, so this OwnedFd is its only owner.
+                    out.push_back(unsafe { OwnedFd::from_raw_fd(f) });
+                }
             }
         }
-    }
-    Ok(msg.bytes)
+        Ok(msg.bytes)
+    })
 }
 
 #[cfg(test)]
