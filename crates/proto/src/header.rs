@@ -156,6 +156,69 @@ pub fn check_length(len: u32) -> Result<usize, u32> {
     Ok(len - LEN_SIZE)
 }
 
+/// Why a byte stream cannot be framed (the connection is dropped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameError {
+    /// Length word below 28 or above 32 MiB + 4.
+    BadLength(u32),
+    /// More fds announced than libvirt allows ([`NUM_FDS_MAX`]).
+    TooManyFds(u32),
+}
+
+/// What [`parse`] found at the start of a buffer.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Parsed {
+    /// Not enough bytes yet: read at least this many in total before trying again.
+    Need(usize),
+    /// A whole frame of `len` bytes (length word included) with this header, announcing
+    /// `nfds` passed fds (their dummy bytes follow the frame in the stream).
+    Frame {
+        len: usize,
+        header: Header,
+        nfds: usize,
+    },
+}
+
+/// Look at the start of `buf` for a frame, as both ends of a connection cut them. Validates
+/// the length word before anything else. A `*_WITH_FDS` frame too short for its fd count
+/// announces none (its payload offset then lies beyond the frame).
+pub fn parse(buf: &[u8]) -> Result<Parsed, FrameError> {
+    if buf.len() < LEN_SIZE {
+        return Ok(Parsed::Need(LEN_SIZE));
+    }
+    let len = u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]);
+    let body = check_length(len).map_err(FrameError::BadLength)?;
+    let total = body + LEN_SIZE;
+    if buf.len() < total {
+        return Ok(Parsed::Need(total));
+    }
+    let mut r = Reader::new(&buf[LEN_SIZE..total]);
+    let header = Header::decode(&mut r).expect("length checked above");
+    let mut nfds = 0;
+    if matches!(header.kind, MsgType::CallWithFds | MsgType::ReplyWithFds) {
+        let n = u32::decode(&mut r).unwrap_or(0);
+        if n as usize > NUM_FDS_MAX {
+            return Err(FrameError::TooManyFds(n));
+        }
+        nfds = n as usize;
+    }
+    Ok(Parsed::Frame {
+        len: total,
+        header,
+        nfds,
+    })
+}
+
+/// Offset of the payload inside a frame of this header (after the fd count of `*_WITH_FDS`).
+pub fn payload_offset(header: &Header) -> usize {
+    let base = LEN_SIZE + HEADER_SIZE;
+    if matches!(header.kind, MsgType::CallWithFds | MsgType::ReplyWithFds) {
+        base + 4
+    } else {
+        base
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,9 +1,9 @@
 //! Frames: cutting validated messages out of the receive buffer, and building outgoing ones.
 
-use oxvirt_proto::header::{self, begin_frame, check_length, finish_frame};
+use oxvirt_proto::header::{self, begin_frame, finish_frame};
 use oxvirt_proto::{Header, MsgStatus, MsgType, RemoteError};
 use oxvirt_virerror::VirError;
-use oxvirt_xdr::{Reader, Xdr};
+use oxvirt_xdr::Xdr;
 use std::os::fd::OwnedFd;
 
 /// A decoded incoming message: header, payload (after the nfds word, if any) and passed fds.
@@ -25,56 +25,21 @@ pub enum FrameError {
     TooManyFds(u32),
 }
 
-/// What [`parse`] found at the start of the buffer.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Parsed {
-    /// Not enough bytes yet: read at least this many in total before trying again.
-    Need(usize),
-    /// A whole frame of `len` bytes (length word included) with this header, announcing
-    /// `nfds` passed fds (their dummy bytes follow the frame in the stream).
-    Frame {
-        len: usize,
-        header: Header,
-        nfds: usize,
-    },
-}
+pub use oxvirt_proto::header::{payload_offset, Parsed};
 
-/// Look at the start of `buf` for a frame. Validates the length word before anything else.
-pub fn parse(buf: &[u8]) -> Result<Parsed, FrameError> {
-    if buf.len() < header::LEN_SIZE {
-        return Ok(Parsed::Need(header::LEN_SIZE));
-    }
-    let len = u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]);
-    let body = check_length(len).map_err(FrameError::BadLength)?;
-    let total = body + header::LEN_SIZE;
-    if buf.len() < total {
-        return Ok(Parsed::Need(total));
-    }
-    let mut r = Reader::new(&buf[4..total]);
-    let header = Header::decode(&mut r).expect("length checked above");
-    let mut nfds = 0;
-    if matches!(header.kind, MsgType::CallWithFds | MsgType::ReplyWithFds) {
-        let n = u32::decode(&mut r).unwrap_or(0);
-        if n as usize > header::NUM_FDS_MAX {
-            return Err(FrameError::TooManyFds(n));
+impl From<oxvirt_proto::header::FrameError> for FrameError {
+    fn from(e: oxvirt_proto::header::FrameError) -> Self {
+        match e {
+            oxvirt_proto::header::FrameError::BadLength(n) => FrameError::BadLength(n),
+            oxvirt_proto::header::FrameError::TooManyFds(n) => FrameError::TooManyFds(n),
         }
-        nfds = n as usize;
     }
-    Ok(Parsed::Frame {
-        len: total,
-        header,
-        nfds,
-    })
 }
 
-/// Offset of the payload inside a frame of this header.
-pub fn payload_offset(header: &Header) -> usize {
-    let base = header::LEN_SIZE + header::HEADER_SIZE;
-    if matches!(header.kind, MsgType::CallWithFds | MsgType::ReplyWithFds) {
-        base + 4
-    } else {
-        base
-    }
+/// Look at the start of `buf` for a frame ([`oxvirt_proto::header::parse`]); errors in the
+/// daemon's words.
+pub fn parse(buf: &[u8]) -> Result<Parsed, FrameError> {
+    oxvirt_proto::header::parse(buf).map_err(FrameError::from)
 }
 
 /// A successful REPLY to `call` whose body `body` encodes (`size`: the bytes it writes, so the

@@ -61,7 +61,7 @@ use crate::error::{ClientError, Disconnect};
 use crate::events::EventRoutes;
 use crate::io::{ReadReady, RecvBuf, Sock};
 use crate::{conf::ClientConf, select, sockets, Env};
-use oxvirt_proto::header::{begin_frame, check_length, finish_frame, HEADER_SIZE, LEN_SIZE};
+use oxvirt_proto::header::{begin_frame, finish_frame, LEN_SIZE};
 use oxvirt_proto::remote::{self, procs};
 use oxvirt_proto::{keepalive, Header, MsgStatus, MsgType, RemoteError};
 use oxvirt_xdr::Xdr;

@@ -227,58 +227,30 @@ pub(super) fn read_error(e: io::Error) -> Disconnect {
     }
 }
 
-/// One framed message at the start of the receive buffer: (header, payload range, nfds).
-pub(super) fn parse_frame(
-    data: &[u8],
-) -> Result<Option<(Header, usize, usize, usize)>, Disconnect> {
-    if data.len() < LEN_SIZE {
-        return Ok(None);
-    }
-    let len = u32::from_be_bytes(data[..4].try_into().expect("4 bytes"));
-    let body_len = check_length(len).map_err(|n| {
-        Disconnect::Protocol(format!("packet {n} bytes received from server too large"))
-    })?;
-    let total = LEN_SIZE + body_len;
-    if data.len() < total {
-        return Ok(None);
-    }
-    let h: Header = oxvirt_xdr::from_bytes(&data[LEN_SIZE..LEN_SIZE + HEADER_SIZE])
-        .map_err(|_| Disconnect::Protocol("malformed message header".into()))?;
-    let mut start = LEN_SIZE + HEADER_SIZE;
-    let mut nfds = 0;
-    if matches!(h.kind, MsgType::ReplyWithFds | MsgType::CallWithFds) {
-        if total < start + 4 {
-            return Err(Disconnect::Protocol("missing fd count".into()));
-        }
-        nfds = u32::from_be_bytes(data[start..start + 4].try_into().expect("4 bytes")) as usize;
-        if nfds > crate::io::NUM_FDS_MAX {
-            return Err(Disconnect::Protocol(format!(
-                "Received too many FDs {nfds}, expected {} maximum",
-                crate::io::NUM_FDS_MAX
-            )));
-        }
-        start += 4;
-    }
-    Ok(Some((h, start, total, nfds)))
-}
-
 /// Frames and dispatches everything complete in `rb`; returns how many unconsumed bytes the
 /// framer needs next.
 pub(super) fn frame_all(i: &Inner, rb: &mut RecvBuf) -> Result<usize, Disconnect> {
+    use oxvirt_proto::header::{parse, payload_offset, FrameError, Parsed};
     loop {
-        let (h, start, total, nfds) = match parse_frame(rb.data())? {
-            Some(f) => f,
-            None => {
-                let d = rb.data();
-                return Ok(if d.len() >= LEN_SIZE {
-                    LEN_SIZE
-                        + check_length(u32::from_be_bytes(d[..4].try_into().expect("4 bytes")))
-                            .unwrap_or(0)
-                } else {
-                    LEN_SIZE
-                });
+        let (h, total, nfds) = match parse(rb.data()) {
+            Ok(Parsed::Need(n)) => return Ok(n),
+            Ok(Parsed::Frame { len, header, nfds }) => (header, len, nfds),
+            Err(FrameError::BadLength(n)) => {
+                return Err(Disconnect::Protocol(format!(
+                    "packet {n} bytes received from server too large"
+                )))
+            }
+            Err(FrameError::TooManyFds(n)) => {
+                return Err(Disconnect::Protocol(format!(
+                    "Received too many FDs {n}, expected {} maximum",
+                    crate::io::NUM_FDS_MAX
+                )))
             }
         };
+        let start = payload_offset(&h);
+        if start > total {
+            return Err(Disconnect::Protocol("missing fd count".into()));
+        }
         // The fds follow the frame, one dummy byte each.
         if rb.data().len() < total + nfds {
             return Ok(total + nfds);
