@@ -114,14 +114,18 @@ impl Reference {
             .spawn()
             .unwrap();
         let r = Reference { dir, child };
-        let sock = r.dir.path().join("run/libvirt-sock");
+        // Every socket the tests use must accept: libvirtd binds and listens on them one
+        // after another, so the read-write one accepting says nothing about the others.
         let t0 = Instant::now();
-        while !(sock.exists() && std::os::unix::net::UnixStream::connect(&sock).is_ok()) {
-            assert!(
-                t0.elapsed() < Duration::from_secs(15),
-                "libvirtd did not start"
-            );
-            std::thread::sleep(Duration::from_millis(20));
+        for name in ["libvirt-sock", "libvirt-sock-ro", "libvirt-admin-sock"] {
+            let sock = r.dir.path().join("run").join(name);
+            while std::os::unix::net::UnixStream::connect(&sock).is_err() {
+                assert!(
+                    t0.elapsed() < Duration::from_secs(15),
+                    "libvirtd did not open {name}"
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
         }
         Some(r)
     }
